@@ -1,0 +1,24 @@
+/* Start-up that cannot happen inside malloc: reading RECLAIM_* options,
+ * resolving the next allocator, and registering the fork handlers. The
+ * heap itself initialises lazily on the first allocation, which may come
+ * before any constructor runs. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "../heap/heap.h"
+#include "../util/options.h"
+#include "foreign.h"
+
+extern char **environ;
+
+static void fork_prepare(void) { heap_lock_all(); }
+static void fork_parent(void)  { heap_unlock_all(); }
+static void fork_child(void)   { heap_fork_child(); }
+
+__attribute__((constructor(101))) static void reclaim_init(void)
+{
+    heap_init();
+    options_parse(environ);
+    foreign_resolve();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

@@ -1,0 +1,149 @@
+/* Thread cache life cycle: created on a thread's first allocation, given
+ * back by a pthread key destructor when the thread exits, and orphaned in
+ * a fork child for every thread that did not survive the fork. A thread
+ * whose cache is gone (late destructors) shares one locked orphan cache. */
+#include "tcache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "../util/lock.h"
+#include "small.h"
+
+__thread struct tcache *tc_self __attribute__((tls_model("initial-exec")));
+
+static lock_t registry_lock = LOCK_INIT;
+static struct tcache *registry;
+static struct tcache *pool;          /* caches of exited threads, for reuse */
+static pthread_key_t key;
+static struct tcache orphan = { .orphan = 1 };
+static lock_t orphan_lock = LOCK_INIT;
+
+static void link_cache(struct tcache *tc)
+{
+    tc->prev = NULL;
+    tc->next = registry;
+    if (registry)
+        registry->prev = tc;
+    registry = tc;
+}
+
+static void unlink_cache(struct tcache *tc)
+{
+    if (tc->prev)
+        tc->prev->next = tc->next;
+    else
+        registry = tc->next;
+    if (tc->next)
+        tc->next->prev = tc->prev;
+}
+
+static void release_all(struct tcache *tc)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++)
+        if (tc->bins[c].span)
+            small_release(tc, c);
+}
+
+static void destroy(void *arg)
+{
+    struct tcache *tc = arg;
+    tc_self = TC_DEAD;
+    release_all(tc);
+    lock_acquire(&registry_lock);
+    unlink_cache(tc);
+    tc->next = pool;
+    pool = tc;
+    lock_release(&registry_lock);
+}
+
+int tcache_init(void)
+{
+    lock_acquire(&registry_lock);
+    link_cache(&orphan);
+    lock_release(&registry_lock);
+    return pthread_key_create(&key, destroy) ? -1 : 0;
+}
+
+static struct tcache *create(void)
+{
+    lock_acquire(&registry_lock);
+    struct tcache *tc = pool;
+    if (tc)
+        pool = tc->next;
+    lock_release(&registry_lock);
+    if (!tc)
+        tc = meta_alloc(sizeof *tc);
+    if (!tc)
+        return NULL;
+    memset(tc, 0, sizeof *tc);
+    lock_acquire(&registry_lock);
+    link_cache(tc);
+    lock_release(&registry_lock);
+    /* Set before pthread_setspecific, which may itself call calloc. */
+    tc_self = tc;
+    pthread_setspecific(key, tc);
+    return tc;
+}
+
+struct tcache *tcache_get(void)
+{
+    struct tcache *tc = tc_self;
+    if ((uintptr_t)tc > (uintptr_t)TC_DEAD)
+        return tc;
+    if (!tc && (tc = create()))
+        return tc;
+    lock_acquire(&orphan_lock);
+    return &orphan;
+}
+
+void tcache_put(struct tcache *tc)
+{
+    if (tc->orphan)
+        lock_release(&orphan_lock);
+}
+
+void tcache_lock_all(void)
+{
+    lock_acquire(&orphan_lock);
+    lock_acquire(&registry_lock);
+}
+
+void tcache_unlock_all(void)
+{
+    lock_release(&registry_lock);
+    lock_release(&orphan_lock);
+}
+
+struct tcache *tcache_first(void)
+{
+    return registry;
+}
+
+void tcache_fork_child(void)
+{
+    /* Called with every lock held by the forking thread. The other
+     * threads are gone; their caches' spans become shared again. */
+    struct tcache *self = tc_self;
+    struct tcache *tc = registry;
+    while (tc) {
+        struct tcache *next = tc->next;
+        if (tc != self && !tc->orphan) {
+            for (unsigned c = 0; c < SC_COUNT; c++) {
+                struct span *s = tc->bins[c].span;
+                if (s) {
+                    atomic_store(&s->owner, NULL);
+                    tc->bins[c].span = NULL;
+                    tc->bins[c].avail = 0;
+                    if (!s->listed)
+                        small_relist_locked(s);
+                }
+            }
+            unlink_cache(tc);
+            tc->next = pool;
+            pool = tc;
+        }
+        tc->in_alloc = 0;
+        tc = next;
+    }
+}
