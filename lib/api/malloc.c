@@ -21,7 +21,7 @@ static ALWAYS_INLINE void release(void *p, const char *call)
     if (!p)
         return;
     if (likely(heap_owns(p)))
-        heap_free(p, call);
+        heap_free_fast(p, call);
     else
         foreign_free(p);
 }

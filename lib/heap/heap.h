@@ -31,6 +31,28 @@ static ALWAYS_INLINE void *heap_alloc(size_t n)
     return heap_alloc_slow(n);
 }
 
+/* free() of a pointer inside the region. The common case (a small block
+ * of a span this thread owns) is handled inline; the rest, including every
+ * misuse report, goes through heap_free. */
+static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct span *s = span_of(a);
+    struct tcache *tc = tc_self;
+    if (likely(s && s->kind == SPAN_SMALL && (uintptr_t)tc > (uintptr_t)TC_DEAD &&
+               atomic_load_explicit(&s->owner, memory_order_relaxed) == tc)) {
+        uint32_t i = span_slot(s, a);
+        struct span_bits *b = &s->bits[i >> 6];
+        uint64_t m = 1ull << (i & 63);
+        if (likely(s->start + (uintptr_t)i * s->size == a && (b->alloc & m) &&
+                   !(atomic_load_explicit(&b->remote, memory_order_relaxed) & m))) {
+            bits_clear(&b->alloc, m);
+            return;
+        }
+    }
+    heap_free(p, call);
+}
+
 /* The block table lookup: is w inside an allocated block (or one byte past
  * its end)? Fills start/size (usable size) and the span and slot. */
 struct heap_block {

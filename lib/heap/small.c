@@ -241,7 +241,10 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     uint64_t m = 1ull << (slot & 63);
     struct span_bits *bits = &s->bits[w];
     struct tcache *tc = tc_self;
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
+    /* A thread without a cache (NULL or TC_DEAD) never owns a span: an
+     * unowned span's NULL owner must not look like "mine". */
+    if ((uintptr_t)tc > (uintptr_t)TC_DEAD &&
+        atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
         if (unlikely(!(bits->alloc & m) ||
                      (atomic_load_explicit(&bits->remote, memory_order_relaxed) & m))) {
             error_bad_pointer(call, p, error_freed_reason(call));
