@@ -11,6 +11,10 @@
 
 extern char **environ;
 
+/* Referenced from malloc.c so that a static link (libreclaim.a) pulls this
+ * object, and with it the constructor, into every program that allocates. */
+const int init_linked = 1;
+
 static void fork_prepare(void) { heap_lock_all(); }
 static void fork_parent(void)  { heap_unlock_all(); }
 static void fork_child(void)   { heap_fork_child(); }

@@ -11,6 +11,9 @@
 #include "../util/error.h"
 #include "foreign.h"
 
+extern const int init_linked;
+__attribute__((used)) static const int *const pull_init = &init_linked;
+
 RECLAIM_EXPORT void *malloc(size_t n)
 {
     return heap_alloc(n);

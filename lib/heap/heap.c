@@ -78,6 +78,7 @@ static void *large_alloc(size_t n, size_t align, int zero)
         s->nwords = 1;
         s->magic = 0;
         s->bits[0].alloc = 1;
+        s->bits[0].cached = 0;
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
         s->mark[0] = 0;
         p = (void *)s->start;
@@ -176,7 +177,10 @@ static struct span *checked(const void *p, const char *call, uint32_t *slot)
         error_bad_pointer(call, p, "pointer into the middle of a block");
         return NULL;
     }
-    error_bad_pointer(call, p, error_freed_reason(call));
+    /* Inside the region but in no span: freed pages (a large block freed
+     * before) or never handed out. */
+    error_bad_pointer(call, p, s || a - region.base < region.limit ? error_freed_reason(call)
+                                                                   : "not a block reclaim allocated");
     return NULL;
 }
 
@@ -190,19 +194,18 @@ void heap_free(void *p, const char *call)
         small_free(s, slot, p, call);
         return;
     }
-    if (!(s->bits[0].alloc & 1)) {
+    /* Atomic, so that two threads freeing the same large block cannot
+     * both get through to pages_free. */
+    if (!(__atomic_exchange_n(&s->bits[0].alloc, 0, __ATOMIC_ACQ_REL) & 1)) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
-    s->bits[0].alloc = 0;
     pages_free(s);
 }
 
 static int slot_allocated(const struct span *s, uint32_t slot)
 {
-    uint64_t m = 1ull << (slot & 63);
-    const struct span_bits *b = &s->bits[slot >> 6];
-    return (b->alloc & m) && !(atomic_load_explicit(&b->remote, memory_order_relaxed) & m);
+    return (span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1;
 }
 
 size_t heap_usable_size(const void *p, const char *call)

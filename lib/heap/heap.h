@@ -44,9 +44,22 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
         uint32_t i = span_slot(s, a);
         struct span_bits *b = &s->bits[i >> 6];
         uint64_t m = 1ull << (i & 63);
-        if (likely(s->start + (uintptr_t)i * s->size == a && (b->alloc & m) &&
-                   !(atomic_load_explicit(&b->remote, memory_order_relaxed) & m))) {
+        if (likely(s->start + (uintptr_t)i * s->size == a && (span_live_bits(b) & m))) {
+            struct tbin *bin = &tc->bins[s->cls];
+            uint32_t n = bin->ncached;
+            if (likely(n < TC_CACHE)) {
+                tc->in_alloc = 1;
+                __asm__ __volatile__("" : : : "memory");
+                bin->cached[n] = p;
+                bin->ncached = n + 1;
+                bits_set(&b->cached, m);
+                __asm__ __volatile__("" : : : "memory");
+                tc->in_alloc = 0;
+                return;
+            }
             bits_clear(&b->alloc, m);
+            if (unlikely(--s->used == 0 || s->where == WHERE_FULL))
+                small_owner_freed(tc, s);
             return;
         }
     }

@@ -24,7 +24,7 @@ static size_t top;               /* pages handed out from the region so far */
 static uint32_t span_hw = 1;     /* next never-used span id */
 static size_t spans_committed;   /* bytes of the span array committed */
 static struct span *span_pool;   /* recycled descriptors */
-static size_t dirty_pages, used_pages;
+static size_t dirty_pages, used_pages, peak_pages;
 
 int pages_init(void)
 {
@@ -229,6 +229,8 @@ static struct span *alloc_locked(size_t npages, size_t align, int *clean)
     s->listed = 0;
     s->next = s->prev = NULL;
     used_pages += s->npages;
+    if (used_pages > peak_pages)
+        peak_pages = used_pages;
     return s;
 }
 
@@ -307,4 +309,5 @@ void pages_lock(void)   { lock_acquire(&lock); }
 void pages_unlock(void) { lock_release(&lock); }
 
 size_t pages_in_use_bytes(void) { return used_pages << PAGE_SHIFT; }
+size_t pages_peak_bytes(void) { return peak_pages << PAGE_SHIFT; }
 uint32_t pages_span_limit(void) { return span_hw; }

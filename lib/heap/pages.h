@@ -23,6 +23,7 @@ void pages_unlock(void);
 void pages_purge(void);
 
 size_t pages_in_use_bytes(void);
+size_t pages_peak_bytes(void);
 /* One past the highest span id ever used: the collector iterates 1..this. */
 uint32_t pages_span_limit(void);
 

@@ -1,7 +1,14 @@
-/* Small blocks: the cache refill path, span hand-over between threads and
- * frees. The fast paths live in small.h; everything here is the slower
- * path taken about once per 64 allocations or on a free from a thread that
- * does not own the span. See span.h for who may write which bits. */
+/* Small blocks: the cache refill path, span ownership and frees. The fast
+ * paths live in small.h and heap.h; everything here runs about once per
+ * 64 allocations, or on a free that changes a span's list, or on a free
+ * from a thread that does not own the span. See span.h for who may write
+ * which bits.
+ *
+ * A span is, for its owner, exactly one of: the current span of its class,
+ * on the `local` list (has free slots) or on the `full` list. Unowned
+ * spans (their thread exited) sit on their class's shared partial list
+ * when they have free slots, and are adopted by the next thread that needs
+ * one. Empty spans go back to the page allocator, keeping one per class. */
 #include "small.h"
 
 #include <errno.h>
@@ -19,6 +26,8 @@ struct sclass {
 
 static struct sclass classes[SC_COUNT];
 
+#define COUNT_FLUSH (64u << 10)
+
 void small_lock_all(void)
 {
     for (unsigned c = 0; c < SC_COUNT; c++)
@@ -31,29 +40,39 @@ void small_unlock_all(void)
         lock_release(&classes[c].lock);
 }
 
+/* Doubly linked lists through next/prev: the owner's private ones and the
+ * shared partial lists use the same links (a span is on one at a time). */
+static void list_push(struct span **head, struct span *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+}
+
+static void list_remove(struct span **head, struct span *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
 void small_relist_locked(struct span *s)
 {
-    struct sclass *sc = &classes[s->cls];
+    list_push(&classes[s->cls].partial, s);
     s->listed = 1;
-    s->prev = NULL;
-    s->next = sc->partial;
-    if (sc->partial)
-        sc->partial->prev = s;
-    sc->partial = s;
 }
 
 void small_unlist_locked(struct span *s)
 {
-    struct sclass *sc = &classes[s->cls];
     if (!s->listed)
         return;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        sc->partial = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    list_remove(&classes[s->cls].partial, s);
     s->listed = 0;
 }
 
@@ -83,25 +102,6 @@ static int any_remote(struct span *s)
     return 0;
 }
 
-/* Points the bin at the first word of its span with a free slot. */
-static int bin_fill(struct tbin *b)
-{
-    struct span *s = b->span;
-    small_fold(s);
-    for (unsigned w = 0; w < s->nwords; w++) {
-        uint64_t free = ~s->bits[w].alloc & span_valid_mask(s, w);
-        if (free) {
-            b->avail = free;
-            b->word = w;
-            b->size = s->size;
-            b->wbase = s->start + (uintptr_t)w * 64 * s->size;
-            heap_count_alloc((size_t)__builtin_popcountll(free) * s->size);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int has_free(struct span *s)
 {
     for (unsigned w = 0; w < s->nwords; w++)
@@ -110,29 +110,134 @@ static int has_free(struct span *s)
     return 0;
 }
 
-/* The page allocator takes it back. The class lock stays held across the
- * hand-over so that a racing remote free (maybe_list) sees it gone. */
-static void give_back_locked(struct span *s)
+static uint16_t count_alloc(struct span *s)
 {
-    atomic_store(&s->owner, NULL);
-    small_fold(s);
-    pages_free(s);
+    unsigned n = 0;
+    for (unsigned w = 0; w < s->nwords; w++)
+        n += (unsigned)popcount64(s->bits[w].alloc & span_valid_mask(s, w));
+    return (uint16_t)n;
 }
 
-void small_release(struct tcache *tc, unsigned c)
+static void note_alloc(struct tcache *tc, size_t bytes)
 {
-    struct tbin *b = &tc->bins[c];
-    struct span *s = b->span;
-    struct sclass *sc = &classes[c];
-    b->span = NULL;
-    b->avail = 0;
-    lock_acquire(&sc->lock);
+    tc->count += bytes;
+    if (tc->count >= COUNT_FLUSH) {
+        heap_count_alloc(tc->count);
+        tc->count = 0;
+    }
+}
+
+/* Gives a span up: its owner is cleared and it goes to whoever needs it,
+ * the page allocator when it is empty (and can_free), else the shared
+ * partial list when it has room. Class lock held: a free racing with this
+ * (notify) takes that lock and sees the outcome. */
+static void abandon_locked(struct span *s, int can_free)
+{
     atomic_store(&s->owner, NULL);
-    if (small_span_unused(s) && sc->partial)
-        give_back_locked(s);
-    else if (!s->listed && (has_free(s) || any_remote(s)))
+    s->where = WHERE_NONE;
+    s->next = s->prev = NULL;
+    small_fold(s);
+    if (can_free && small_span_unused(s)) {
+        small_unlist_locked(s);
+        pages_free(s);
+    } else if (!s->listed && (has_free(s) || any_remote(s))) {
         small_relist_locked(s);
+    }
+}
+
+/* After a free that set a remote bit: make sure someone will fold it. An
+ * owned span goes onto its owner's remote stack (once until drained); an
+ * unowned one onto the shared partial list. Pushes happen only under the
+ * class lock and only while the span has an owner; a thread gives up its
+ * spans under every class lock after draining its stack, so no push can
+ * land on a stack whose cache is gone. */
+void small_notify_locked(struct span *s)
+{
+    if (s->kind != SPAN_SMALL)
+        return;
+    struct tcache *o = atomic_load(&s->owner);
+    if (o) {
+        if (!atomic_load(&s->rpending)) {
+            atomic_store(&s->rpending, 1);
+            struct span *head = atomic_load(&o->remote);
+            do
+                s->rnext = head;
+            while (!atomic_compare_exchange_weak(&o->remote, &head, s));
+        }
+    } else if (!s->listed) {
+        small_relist_locked(s);
+    }
+}
+
+static void notify(struct span *s)
+{
+    /* Nothing to do when the owner will look anyway (see drain_remote for
+     * why reading rpending after setting the bit is enough). */
+    if (atomic_load(&s->rpending) || (!atomic_load(&s->owner) && s->listed))
+        return;
+    struct sclass *sc = &classes[s->cls];
+    lock_acquire(&sc->lock);
+    small_notify_locked(s);
     lock_release(&sc->lock);
+}
+
+/* The owner gives an empty, non-current span back to the page allocator
+ * when it has another span of that class with room. */
+static void maybe_give_back(struct tcache *tc, struct span *s)
+{
+    struct tbin *b = &tc->bins[s->cls];
+    if (s->used || s->where != WHERE_LOCAL || atomic_load(&s->rpending) ||
+        (!b->span && b->local == s && !s->next))
+        return;
+    list_remove(&b->local, s);
+    struct sclass *sc = &classes[s->cls];
+    lock_acquire(&sc->lock);
+    abandon_locked(s, 1);
+    lock_release(&sc->lock);
+}
+
+/* Takes in the spans other threads or the collector freed into. rpending
+ * drops before the fold: a free that saw rpending set happened before
+ * that store, so the fold sees its bit. */
+static void drain_remote(struct tcache *tc)
+{
+    struct span *s = atomic_exchange(&tc->remote, NULL);
+    while (s) {
+        struct span *next = s->rnext;
+        atomic_store(&s->rpending, 0);
+        struct tbin *b = &tc->bins[s->cls];
+        small_fold(s);
+        s->used = (uint16_t)(count_alloc(s) +
+                             (s->where == WHERE_CURRENT ? popcount64(b->avail) : 0));
+        if (s->where == WHERE_FULL && has_free(s)) {
+            list_remove(&b->full, s);
+            list_push(&b->local, s);
+            s->where = WHERE_LOCAL;
+        }
+        maybe_give_back(tc, s);
+        s = next;
+    }
+}
+
+/* Points the bin at the first word of its current span with a free slot. */
+static int bin_fill(struct tcache *tc, struct tbin *b)
+{
+    struct span *s = b->span;
+    small_fold(s);
+    for (unsigned w = 0; w < s->nwords; w++) {
+        uint64_t free = ~s->bits[w].alloc & span_valid_mask(s, w);
+        if (free) {
+            unsigned n = (unsigned)popcount64(free);
+            b->avail = free;
+            b->word = w;
+            b->size = s->size;
+            b->wbase = s->start + (uintptr_t)w * 64 * s->size;
+            s->used = (uint16_t)(s->used + n);
+            note_alloc(tc, (size_t)n * s->size);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static struct span *span_fresh(struct tcache *tc, unsigned c)
@@ -149,35 +254,61 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     s->nwords = (uint16_t)((k->nslots + 63) / 64);
     memset(s->bits, 0, sizeof s->bits);
     memset(s->mark, 0, sizeof s->mark);
+    s->used = 0;
+    s->rpending = 0;
     atomic_store_explicit(&s->owner, tc, memory_order_relaxed);
     s->kind = SPAN_SMALL;
     pages_map(s);
     return s;
 }
 
-/* A span for the cache: a partial one from the shared list, else new. */
-static struct span *span_acquire(struct tcache *tc, unsigned c)
+/* An unowned span with room from the class's shared list, now owned. */
+static struct span *adopt(struct tcache *tc, unsigned c)
 {
     struct sclass *sc = &classes[c];
-    for (;;) {
-        lock_acquire(&sc->lock);
-        struct span *s = sc->partial;
-        if (!s)
-            break;
+    lock_acquire(&sc->lock);
+    struct span *s;
+    while ((s = sc->partial)) {
         small_unlist_locked(s);
         atomic_store(&s->owner, tc);
         small_fold(s);
-        if (small_span_unused(s) && sc->partial) {
-            /* Empty, and there are others to use: its pages go back. */
-            give_back_locked(s);
-            lock_release(&sc->lock);
+        if (!has_free(s)) {
+            atomic_store(&s->owner, NULL);   /* listed by a racing free, full */
             continue;
         }
-        lock_release(&sc->lock);
-        return s;
+        if (small_span_unused(s) && sc->partial) {
+            abandon_locked(s, 1);            /* empty, and there are others */
+            continue;
+        }
+        break;
     }
     lock_release(&sc->lock);
-    return span_fresh(tc, c);
+    if (s)
+        s->used = count_alloc(s);
+    return s;
+}
+
+/* Makes the bin's current span one with a free slot word loaded. */
+static int refill(struct tcache *tc, unsigned c)
+{
+    struct tbin *b = &tc->bins[c];
+    for (;;) {
+        if (b->span && bin_fill(tc, b))
+            return 1;
+        if (b->span) {
+            b->span->where = WHERE_FULL;
+            list_push(&b->full, b->span);
+            b->span = NULL;
+        }
+        drain_remote(tc);
+        struct span *s = b->local;
+        if (s)
+            list_remove(&b->local, s);
+        else if (!(s = adopt(tc, c)) && !(s = span_fresh(tc, c)))
+            return 0;
+        s->where = WHERE_CURRENT;
+        b->span = s;
+    }
 }
 
 void *small_alloc_slow(unsigned c)
@@ -196,43 +327,30 @@ void *small_alloc_slow(unsigned c)
     __asm__ __volatile__("" : : : "memory");
     struct tbin *b = &tc->bins[c];
     void *p = NULL;
-    if (!b->avail) {
-        if (!b->span || !bin_fill(b)) {
-            if (b->span)
-                small_release(tc, c);
-            for (;;) {
-                b->span = span_acquire(tc, c);
-                if (!b->span) {
-                    errno = ENOMEM;
-                    goto out;
-                }
-                if (bin_fill(b))
-                    break;
-                small_release(tc, c);   /* a full span that was listed by a race */
-            }
-        }
+    if (!b->avail && !refill(tc, c)) {
+        errno = ENOMEM;
+    } else {
+        uint64_t m = b->avail;
+        unsigned bit = (unsigned)__builtin_ctzll(m);
+        b->avail = m & (m - 1);
+        bits_set(&b->span->bits[b->word].alloc, 1ull << bit);
+        p = (void *)(b->wbase + (uintptr_t)bit * b->size);
+        __asm__ __volatile__("" : : "r"(p) : "memory");
     }
-    uint64_t m = b->avail;
-    unsigned bit = (unsigned)__builtin_ctzll(m);
-    b->avail = m & (m - 1);
-    bits_set(&b->span->bits[b->word].alloc, 1ull << bit);
-    p = (void *)(b->wbase + (uintptr_t)bit * b->size);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-out:
     tc->in_alloc = 0;
     tcache_put(tc);
     return p;
 }
 
-static void maybe_list(struct span *s)
+void small_owner_freed(struct tcache *tc, struct span *s)
 {
-    if (atomic_load(&s->owner) || s->listed)
-        return;
-    struct sclass *sc = &classes[s->cls];
-    lock_acquire(&sc->lock);
-    if (s->kind == SPAN_SMALL && !atomic_load(&s->owner) && !s->listed)
-        small_relist_locked(s);
-    lock_release(&sc->lock);
+    struct tbin *b = &tc->bins[s->cls];
+    if (s->where == WHERE_FULL) {
+        list_remove(&b->full, s);
+        list_push(&b->local, s);
+        s->where = WHERE_LOCAL;
+    }
+    maybe_give_back(tc, s);
 }
 
 void small_free(struct span *s, uint32_t slot, void *p, const char *call)
@@ -245,15 +363,16 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
      * unowned span's NULL owner must not look like "mine". */
     if ((uintptr_t)tc > (uintptr_t)TC_DEAD &&
         atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
-        if (unlikely(!(bits->alloc & m) ||
-                     (atomic_load_explicit(&bits->remote, memory_order_relaxed) & m))) {
+        if (unlikely(!(span_live_bits(bits) & m))) {
             error_bad_pointer(call, p, error_freed_reason(call));
             return;
         }
         bits_clear(&bits->alloc, m);
+        s->used--;
+        small_owner_freed(tc, s);
         return;
     }
-    if (unlikely(!(bits->alloc & m))) {
+    if (unlikely(!(bits->alloc & ~bits->cached & m))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
@@ -262,5 +381,53 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
-    maybe_list(s);
+    notify(s);
+}
+
+/* Thread exit (or, in a fork child, for each thread that did not survive):
+ * every owned span is given up. All class locks are held throughout (taken
+ * here unless `locked`), so no free can push onto this cache's remote
+ * stack meanwhile; in a fork child the page lock is held too, so empty
+ * spans stay on their partial lists instead of going back to it. */
+void small_abandon_all(struct tcache *tc, int locked)
+{
+    /* Cached slots become plain free slots first. */
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        struct tbin *b = &tc->bins[c];
+        for (unsigned i = 0; i < b->ncached; i++) {
+            struct span *s = span_of_block((uintptr_t)b->cached[i]);
+            uint32_t slot = span_slot(s, (uintptr_t)b->cached[i]);
+            uint64_t m = 1ull << (slot & 63);
+            bits_clear(&s->bits[slot >> 6].cached, m);
+            bits_clear(&s->bits[slot >> 6].alloc, m);
+            s->used--;
+        }
+        b->ncached = 0;
+    }
+    if (!locked)
+        small_lock_all();
+    for (struct span *s = atomic_exchange(&tc->remote, NULL); s; s = s->rnext)
+        atomic_store(&s->rpending, 0);
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        struct tbin *b = &tc->bins[c];
+        struct span *s, *next;
+        if ((s = b->span))
+            abandon_locked(s, !locked);
+        for (s = b->local; s; s = next) {
+            next = s->next;
+            abandon_locked(s, !locked);
+        }
+        for (s = b->full; s; s = next) {
+            next = s->next;
+            abandon_locked(s, !locked);
+        }
+        b->span = b->local = b->full = NULL;
+        b->avail = 0;
+    }
+    if (!locked)
+        small_unlock_all();
+    if (tc->count) {
+        heap_count_alloc(tc->count);
+        tc->count = 0;
+    }
 }

@@ -8,14 +8,18 @@
  * heap: allocation, remote-free and mark state are bitmaps there, never
  * headers next to user bytes.
  *
- * Bit ownership (what lets malloc run without atomics): the alloc bitmap
- * of a span is written only by (a) the thread that owns the span as its
- * current span for that class, with single-instruction read-modify-writes,
- * (b) whoever holds the span exclusively under its class lock, or (c) the
- * collector while every other thread is stopped. Other threads free into a
- * span by setting its remote bit atomically; the owner folds remote bits
- * into alloc when it runs out of slots. A slot is allocated iff its alloc
- * bit is set and its remote bit is clear. */
+ * Ownership (what lets malloc and free run without atomics): a SMALL span
+ * belongs to the thread cache that took it until that thread exits. Its
+ * alloc bitmap is written only by (a) the owner, with single-instruction
+ * read-modify-writes, (b) whoever holds an unowned span exclusively under
+ * its class lock, or (c) the collector while every other thread is
+ * stopped. Other threads free into a span by setting its remote bit
+ * atomically and, the first time, pushing the span onto the owner's
+ * remote stack; the owner folds remote bits into alloc when it takes the
+ * span from there. A slot the owner freed into its thread cache's array
+ * keeps its alloc bit (so no refill hands it out) and has its cached bit
+ * set. A slot is allocated iff its alloc bit is set and its remote and
+ * cached bits are clear. */
 #ifndef RECLAIM_HEAP_SPAN_H
 #define RECLAIM_HEAP_SPAN_H
 
@@ -31,29 +35,40 @@
 #define SPAN_WORDS (SC_MAX_SLOTS / 64)
 
 enum span_kind { SPAN_NONE = 0, SPAN_FREE, SPAN_SMALL, SPAN_LARGE };
+enum span_where { WHERE_NONE = 0, WHERE_CURRENT, WHERE_LOCAL, WHERE_FULL };
 
 struct span_bits {
     uint64_t alloc;
     _Atomic uint64_t remote;
+    uint64_t cached;        /* owner-private: in the owner's free-slot array */
 };
 
+/* Laid out so that everything malloc and free touch for a span of up to
+ * 64 slots (the header fields and bits[0]) shares the first cache line. */
 struct span {
     uintptr_t start;
-    uint32_t npages;
-    uint32_t id;
-    uint8_t kind;
-    uint8_t cls;
-    uint8_t listed;      /* on a partial list (SMALL) or a free bin (FREE) */
-    uint8_t dirty;       /* FREE: pages may be non-zero and resident */
-    uint16_t nslots;
-    uint16_t nwords;
+    _Atomic(void *) owner;   /* owning thread cache (SMALL), or NULL */
     uint32_t size;       /* slot size (SMALL) or npages * page (LARGE) */
     uint32_t magic;
-    _Atomic(void *) owner;   /* owning thread cache (SMALL), or NULL */
-    struct span *next, *prev;
+    uint8_t kind;
+    uint8_t cls;
+    /* Owner-private: which of the owner's lists holds the span (enum
+     * span_where), and the slots allocated or cached by it. */
+    uint8_t where;
+    _Atomic uint8_t rpending;    /* on its owner's remote stack */
+    uint16_t used;
+    uint16_t nslots;
     struct span_bits bits[SPAN_WORDS];
+    uint16_t nwords;
+    uint8_t listed;      /* on a partial list (SMALL) or a free bin (FREE) */
+    uint8_t dirty;       /* FREE: pages may be non-zero and resident */
+    uint32_t npages;
+    uint32_t id;
+    struct span *rnext;          /* link on the owner's remote stack */
+    /* The owner's private lists, or the class's shared partial list. */
+    struct span *next, *prev;
     uint64_t mark[SPAN_WORDS];
-};
+} __attribute__((aligned(CACHELINE)));
 
 /* The region and its tables; written once at init, read everywhere. */
 struct heap_region {
@@ -83,6 +98,17 @@ static ALWAYS_INLINE int region_contains(uintptr_t addr)
 static ALWAYS_INLINE uint32_t span_slot(const struct span *s, uintptr_t addr)
 {
     return (uint32_t)(((uint64_t)(addr - s->start) * s->magic) >> 32);
+}
+
+/* The span of an address known to lie in a mapped span (no limit check). */
+static ALWAYS_INLINE struct span *span_of_block(uintptr_t addr)
+{
+    return &region.spans[region.pagemap[(addr - region.base) >> PAGE_SHIFT]];
+}
+
+static ALWAYS_INLINE uint64_t span_live_bits(const struct span_bits *b)
+{
+    return b->alloc & ~b->cached & ~atomic_load_explicit(&b->remote, memory_order_relaxed);
 }
 
 static ALWAYS_INLINE uint64_t span_valid_mask(const struct span *s, unsigned w)

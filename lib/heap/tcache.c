@@ -38,18 +38,11 @@ static void unlink_cache(struct tcache *tc)
         tc->next->prev = tc->prev;
 }
 
-static void release_all(struct tcache *tc)
-{
-    for (unsigned c = 0; c < SC_COUNT; c++)
-        if (tc->bins[c].span)
-            small_release(tc, c);
-}
-
 static void destroy(void *arg)
 {
     struct tcache *tc = arg;
     tc_self = TC_DEAD;
-    release_all(tc);
+    small_abandon_all(tc, 0);
     lock_acquire(&registry_lock);
     unlink_cache(tc);
     tc->next = pool;
@@ -128,22 +121,14 @@ void tcache_fork_child(void)
     struct tcache *tc = registry;
     while (tc) {
         struct tcache *next = tc->next;
+        tc->in_alloc = 0;
+        tc->pending = 0;
         if (tc != self && !tc->orphan) {
-            for (unsigned c = 0; c < SC_COUNT; c++) {
-                struct span *s = tc->bins[c].span;
-                if (s) {
-                    atomic_store(&s->owner, NULL);
-                    tc->bins[c].span = NULL;
-                    tc->bins[c].avail = 0;
-                    if (!s->listed)
-                        small_relist_locked(s);
-                }
-            }
+            small_abandon_all(tc, 1);
             unlink_cache(tc);
             tc->next = pool;
             pool = tc;
         }
-        tc->in_alloc = 0;
         tc = next;
     }
 }

@@ -1,25 +1,36 @@
-/* Per-thread caches. Each thread owns one current span per size class and
- * hands out its free slots without locks or atomics. Caches are registered
- * in a global list so the collector and fork can see every one of them. */
+/* Per-thread caches. A thread owns the spans it takes: one current span
+ * per size class from which it hands out slots without locks or atomics,
+ * a private list of owned spans with free slots and one of full spans.
+ * Caches are registered in a global list so the collector and fork can
+ * see every one of them. */
 #ifndef RECLAIM_HEAP_TCACHE_H
 #define RECLAIM_HEAP_TCACHE_H
 
 #include "span.h"
 
+#define TC_CACHE 16
+
 struct tbin {
+    uint32_t ncached;
+    void *cached[TC_CACHE]; /* slots this thread freed, reused first (LIFO) */
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint32_t size;
     uint32_t word;
-    struct span *span;     /* current span, owned by this cache */
+    struct span *span;     /* current span */
+    struct span *local;    /* owned spans with free slots */
+    struct span *full;     /* owned spans without */
 };
 
 struct tcache {
     struct tbin bins[SC_COUNT];
-    /* Set while this thread is inside an allocation slow or fast path; the
-     * collector then treats the current words and `pending` as live. */
+    /* Set while this thread is inside malloc or free; the collector then
+     * treats the current words, the cached slots and `pending` as live. */
     volatile int in_alloc;
     volatile uintptr_t pending;
+    /* Owned spans that other threads (or the collector) freed into. */
+    _Atomic(struct span *) remote;
+    size_t count;          /* bytes handed out, not yet added to the global count */
     struct tcache *next, *prev;
     int orphan;            /* the shared cache of threads that have none */
 };

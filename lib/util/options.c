@@ -22,11 +22,9 @@ int options_parse_size(const char *s, size_t *out)
         return -1;
     size_t v = 0;
     const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (SIZE_MAX - 9) / 10)
+    for (; *p >= '0' && *p <= '9'; p++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (size_t)(*p - '0'), &v))
             return -1;
-        v = v * 10 + (size_t)(*p - '0');
-    }
     if (p == s)
         return -1;
     unsigned shift = 0;

@@ -1,0 +1,68 @@
+/* The heap side of a collection: what the collector may ask of the block
+ * table while every other thread is stopped and it holds heap_lock_all().
+ * Marks are bits in the span descriptors; outside a collection they are
+ * all clear. */
+#ifndef RECLAIM_HEAP_COLLECT_H
+#define RECLAIM_HEAP_COLLECT_H
+
+#include "heap.h"
+
+/* Folds every pending cross-thread free into the alloc bitmaps, so that
+ * "allocated" is a single bit test for the rest of the collection. */
+void heap_gc_begin(void);
+
+/* If w points into an allocated, not yet marked block (or one past its
+ * end), marks it and returns 1 with its start and usable size. */
+static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *size)
+{
+    uintptr_t off = w - region.base;
+    if (off >= atomic_load_explicit(&region.limit, memory_order_relaxed))
+        return 0;
+    uint32_t id = region.pagemap[off >> PAGE_SHIFT];
+    if (!id)
+        return 0;
+    struct span *s = &region.spans[id];
+    if (s->kind == SPAN_SMALL) {
+        uint32_t i = span_slot(s, w);
+        if (i >= s->nslots)
+            return 0;
+        uint64_t m = 1ull << (i & 63);
+        unsigned wi = i >> 6;
+        if (!(s->bits[wi].alloc & ~s->bits[wi].cached & m) || (s->mark[wi] & m))
+            return 0;
+        s->mark[wi] |= m;
+        *start = s->start + (uintptr_t)i * s->size;
+        *size = s->size - 1;
+        return 1;
+    }
+    if (s->kind == SPAN_LARGE) {
+        if (!(s->bits[0].alloc & 1) || (s->mark[0] & 1))
+            return 0;
+        s->mark[0] = 1;
+        *start = s->start;
+        *size = ((size_t)s->npages << PAGE_SHIFT) - 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Blocks a stopped thread may be in the middle of handing out (it was
+ * inside malloc when stopped): fn is called for each; treat them as roots. */
+void heap_in_progress(void (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+
+/* Every marked block (for re-scanning after a mark-stack overflow). */
+void heap_for_each_marked(void (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+
+struct heap_sweep {
+    size_t freed_blocks, freed_bytes;   /* unmarked blocks made free */
+    size_t live_blocks, live_bytes;     /* marked blocks kept */
+};
+/* Frees every allocated, unmarked block, clears every mark, and gives
+ * emptied spans back to the page allocator. */
+void heap_sweep(struct heap_sweep *out);
+
+/* Heap footprint: bytes of pages in use by spans, and the peak. */
+size_t heap_bytes(void);
+size_t heap_peak_bytes(void);
+
+#endif
