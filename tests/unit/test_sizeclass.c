@@ -1,0 +1,128 @@
+/* The size-class table against the rules written in lib/heap/sizeclass.h:
+ * shape, waste bound, span geometry, the byte-count lookup tables, and
+ * the reciprocal `magic` that the block lookup divides with (checked for
+ * every offset of every span, since one wrong quotient misplaces a block).
+ * Internal test: links the UBSan build of the heap floor. */
+#include <criterion/criterion.h>
+
+#include "heap/sizeclass.h"
+#include "heap/os.h"
+
+#define MAX_SPAN_PAGES 32u
+
+Test(sizeclass, sizes_increase_in_multiples_of_16)
+{
+    cr_assert_eq(sizeclasses[0].size, 16u);
+    cr_assert_eq(sizeclasses[SC_COUNT - 1].size, SC_MAX_SIZE);
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        cr_assert_eq(sizeclasses[c].size % 16, 0u, "class %u: size %u", c, sizeclasses[c].size);
+        if (c)
+            cr_assert_gt(sizeclasses[c].size, sizeclasses[c - 1].size, "class %u", c);
+    }
+}
+
+/* "16..256 in steps of 16, then eight classes per doubling". */
+Test(sizeclass, documented_shape)
+{
+    unsigned c = 0;
+    for (uint32_t s = 16; s <= 256; s += 16, c++)
+        cr_assert_eq(sizeclasses[c].size, s, "class %u", c);
+    for (uint32_t base = 256; base < SC_MAX_SIZE; base *= 2)
+        for (uint32_t k = 1; k <= 8; k++, c++) {
+            cr_assert_lt(c, SC_COUNT);
+            cr_assert_eq(sizeclasses[c].size, base + k * (base / 8), "class %u", c);
+        }
+    cr_assert_eq(c, SC_COUNT);
+}
+
+Test(sizeclass, every_power_of_two_is_a_class)
+{
+    for (uint32_t p = 16; p <= SC_MAX_SIZE; p *= 2) {
+        int found = 0;
+        for (unsigned c = 0; c < SC_COUNT; c++)
+            found |= sizeclasses[c].size == p;
+        cr_assert(found, "no class of %u bytes", p);
+    }
+}
+
+/* A request of n bytes takes the smallest class of at least n + 1 bytes.
+ * Up to 256 B the slot is at most 16 B more than the request (the +1 byte
+ * can push it one step up); above, the waste stays below 1/8 of the slot. */
+Test(sizeclass, waste_bound)
+{
+    for (size_t n = 1; n < SC_MAX_SIZE; n++) {
+        uint32_t slot = sizeclasses[sizeclass_of(n + 1)].size;
+        if (slot < n + 1)
+            cr_assert_fail("request %zu: slot %u too small", n, slot);
+        size_t waste = slot - n;
+        if (slot <= 256 ? waste > 16 : waste * 8 >= slot)
+            cr_assert_fail("request %zu: slot %u wastes %zu bytes", n, slot, waste);
+    }
+}
+
+static int span_ok(uint32_t size, uint32_t pages)
+{
+    uint32_t bytes = pages * OS_PAGE, n = bytes / size;
+    return n >= 4 && n <= SC_MAX_SLOTS && (bytes - n * size) * 16 <= bytes;
+}
+
+Test(sizeclass, span_geometry)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        const struct sizeclass *k = &sizeclasses[c];
+        cr_assert(k->pages >= 1 && k->pages <= MAX_SPAN_PAGES, "class %u: %u pages", c, k->pages);
+        cr_assert_eq(k->nslots, k->pages * OS_PAGE / k->size, "class %u: nslots", c);
+        cr_assert_geq(k->nslots, 4u, "class %u: fewer than 4 slots", c);
+        cr_assert_leq(k->nslots, SC_MAX_SLOTS, "class %u: more slots than the bitmap", c);
+        int exists = 0;
+        for (uint32_t p = 1; p <= MAX_SPAN_PAGES; p++)
+            exists |= span_ok(k->size, p);
+        if (exists) {
+            uint32_t bytes = k->pages * OS_PAGE;
+            cr_assert_leq((bytes - k->nslots * k->size) * 16, bytes,
+                          "class %u (%u B): tail of a %u-page span above 1/16", c, k->size, k->pages);
+        }
+    }
+}
+
+/* Every byte count 1..16384 maps to the smallest class that holds it. */
+Test(sizeclass, lookup_tables)
+{
+    for (size_t bytes = 1; bytes <= SC_MAX_SIZE; bytes++) {
+        unsigned c = sizeclass_of(bytes);
+        if (c >= SC_COUNT)
+            cr_assert_fail("%zu bytes: class %u out of range", bytes, c);
+        if (sizeclasses[c].size < bytes)
+            cr_assert_fail("%zu bytes: class %u (%u B) too small", bytes, c, sizeclasses[c].size);
+        if (c && sizeclasses[c - 1].size >= bytes)
+            cr_assert_fail("%zu bytes: class %u (%u B) not the smallest", bytes, c,
+                           sizeclasses[c].size);
+    }
+}
+
+Test(sizeclass, magic_is_documented_reciprocal)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++)
+        cr_assert_eq(sizeclasses[c].magic, (uint32_t)((1ull << 32) / sizeclasses[c].size + 1),
+                     "class %u", c);
+}
+
+/* Exhaustive: the block lookup relies on this for every offset a pointer
+ * into a span can have, the tail past the last slot included. */
+Test(sizeclass, magic_divides_every_offset)
+{
+    unsigned long long checked = 0;
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        const struct sizeclass *k = &sizeclasses[c];
+        uint64_t span_bytes = (uint64_t)k->pages * OS_PAGE;
+        for (uint64_t off = 0; off < span_bytes; off++) {
+            uint64_t q = (off * k->magic) >> 32;
+            if (q != off / k->size)
+                cr_assert_fail("class %u (%u B): offset %llu gives %llu, want %llu", c, k->size,
+                               (unsigned long long)off, (unsigned long long)q,
+                               (unsigned long long)(off / k->size));
+        }
+        checked += span_bytes;
+    }
+    cr_assert_gt(checked, 0ull);
+}
