@@ -1,10 +1,12 @@
 /* Start-up that cannot happen inside malloc: reading RECLAIM_* options,
- * resolving the next allocator, and registering the fork handlers. The
+ * resolving the next allocator, registering the fork handlers and arming
+ * the collector; at exit, the RECLAIM_STATS line. The
  * heap itself initialises lazily on the first allocation, which may come
  * before any constructor runs. */
 #include <pthread.h>
 #include <unistd.h>
 
+#include "../gc/collect.h"
 #include "../heap/heap.h"
 #include "../util/options.h"
 #include "foreign.h"
@@ -15,9 +17,9 @@ extern char **environ;
  * object, and with it the constructor, into every program that allocates. */
 const int init_linked = 1;
 
-static void fork_prepare(void) { heap_lock_all(); }
-static void fork_parent(void)  { heap_unlock_all(); }
-static void fork_child(void)   { heap_fork_child(); }
+static void fork_prepare(void) { gc_fork_prepare(); heap_lock_all(); }
+static void fork_parent(void)  { heap_unlock_all(); gc_fork_parent(); }
+static void fork_child(void)   { heap_fork_child(); gc_fork_child(); }
 
 __attribute__((constructor(101))) static void reclaim_init(void)
 {
@@ -25,4 +27,11 @@ __attribute__((constructor(101))) static void reclaim_init(void)
     options_parse(environ);
     foreign_resolve();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    gc_init();
+}
+
+__attribute__((destructor)) static void reclaim_fini(void)
+{
+    if (options.stats)
+        gc_print_stats();
 }

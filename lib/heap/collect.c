@@ -128,5 +128,16 @@ void heap_sweep(struct heap_sweep *out)
     }
 }
 
+void heap_clear_marks(void)
+{
+    uint32_t n = pages_span_limit();
+    for (uint32_t id = 1; id < n; id++) {
+        struct span *s = &region.spans[id];
+        if (s->kind == SPAN_SMALL || s->kind == SPAN_LARGE)
+            for (unsigned w = 0; w < SPAN_WORDS; w++)
+                s->mark[w] = 0;
+    }
+}
+
 size_t heap_bytes(void) { return pages_in_use_bytes(); }
 size_t heap_peak_bytes(void) { return pages_peak_bytes(); }

@@ -61,6 +61,9 @@ struct heap_sweep {
  * emptied spans back to the page allocator. */
 void heap_sweep(struct heap_sweep *out);
 
+/* Clears every mark without sweeping (an abandoned collection). */
+void heap_clear_marks(void);
+
 /* Heap footprint: bytes of pages in use by spans, and the peak. */
 size_t heap_bytes(void);
 size_t heap_peak_bytes(void);

@@ -93,8 +93,14 @@ static void *large_alloc(size_t n, size_t align, int zero)
     tc->in_alloc = 0;
     tc->pending = 0;
     tcache_put(tc);
-    if (p && zero && !clean)
-        memset(p, 0, npages << PAGE_SHIFT);
+    /* Reused pages: clear what calloc promises, or at least the tail the
+     * program will not write, which would otherwise hold stale pointers. */
+    if (p && !clean) {
+        if (zero)
+            memset(p, 0, npages << PAGE_SHIFT);
+        else
+            memset((char *)p + n, 0, (npages << PAGE_SHIFT) - n);
+    }
     return p;
 }
 

@@ -61,9 +61,8 @@ void os_unmap(void *addr, size_t size)
     errno = saved;
 }
 
-void os_register(void *addr, size_t size)
+static void register_locked(void *addr, size_t size)
 {
-    lock_acquire(&ranges_lock);
     for (size_t i = 0; i < MAX_RANGES; i++) {
         if (!ranges[i].start) {
             ranges[i].end = (uintptr_t)addr + size;
@@ -71,16 +70,47 @@ void os_register(void *addr, size_t size)
             break;
         }
     }
+}
+
+static void unregister_locked(void *addr)
+{
+    for (size_t i = 0; i < MAX_RANGES; i++)
+        if (ranges[i].start == (uintptr_t)addr)
+            __atomic_store_n(&ranges[i].start, 0, __ATOMIC_RELEASE);
+}
+
+void os_register(void *addr, size_t size)
+{
+    lock_acquire(&ranges_lock);
+    register_locked(addr, size);
     lock_release(&ranges_lock);
 }
 
 void os_unregister(void *addr)
 {
     lock_acquire(&ranges_lock);
-    for (size_t i = 0; i < MAX_RANGES; i++)
-        if (ranges[i].start == (uintptr_t)addr)
-            __atomic_store_n(&ranges[i].start, 0, __ATOMIC_RELEASE);
+    unregister_locked(addr);
     lock_release(&ranges_lock);
+}
+
+/* For the collector, which holds os_lock_all() while the world is stopped. */
+void *os_map_locked(size_t size)
+{
+    int saved = errno;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = saved;
+    if (p == MAP_FAILED)
+        return NULL;
+    register_locked(p, size);
+    return p;
+}
+
+void os_unmap_locked(void *addr, size_t size)
+{
+    int saved = errno;
+    unregister_locked(addr);
+    munmap(addr, size);
+    errno = saved;
 }
 
 size_t os_ranges(struct os_range *out, size_t max)

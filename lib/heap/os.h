@@ -14,6 +14,9 @@ int   os_commit(void *addr, size_t size);      /* 0 or -1 */
 void  os_decommit(void *addr, size_t size);    /* contents become zero, RSS drops */
 void *os_map(size_t size);                     /* fresh RW zeroed memory, registered */
 void  os_unmap(void *addr, size_t size);
+/* The same, for a caller that already holds os_lock_all() (the collector). */
+void *os_map_locked(size_t size);
+void  os_unmap_locked(void *addr, size_t size);
 
 /* The registry of reclaim's own mappings. */
 struct os_range { uintptr_t start, end; };

@@ -247,6 +247,10 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     struct span *s = pages_alloc(k->pages, 1, &clean);
     if (!s)
         return NULL;
+    /* Reused pages hold the old contents; a conservative scan of a slot
+     * whose owner never writes its tail would see stale pointers there. */
+    if (!clean)
+        memset((void *)s->start, 0, (size_t)k->pages << PAGE_SHIFT);
     s->cls = (uint8_t)c;
     s->size = k->size;
     s->magic = k->magic;

@@ -1,0 +1,176 @@
+/* A collection, start to end: take every heap lock (so no stopped thread
+ * holds one), stop the world, mark from the roots and from the blocks of
+ * threads caught inside malloc, sweep, resume. Also the automatic trigger:
+ * collect when the bytes allocated since the last collection reach
+ * RECLAIM_GROWTH percent of the live heap (never less than
+ * RECLAIM_MIN_HEAP), or every RECLAIM_COLLECT_EVERY bytes when set. */
+#include "collect.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "../heap/collect.h"
+#include "../util/lock.h"
+#include "../util/log.h"
+#include "../util/options.h"
+#include "mark.h"
+#include "roots.h"
+#include "stop.h"
+
+static lock_t gc_lock = LOCK_INIT;
+static struct gc_stats stats;
+
+static unsigned long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static void auto_collect(void)
+{
+    gc_collect();
+}
+
+static void set_next_trigger(void)
+{
+    size_t t;
+    if (options.collect_every) {
+        t = options.collect_every;
+    } else {
+        size_t grow = stats.live_bytes / 100 * options.growth_percent;
+        t = grow > options.min_heap ? grow : options.min_heap;
+    }
+    heap_reset_count();
+    heap_set_trigger(options.mode == MODE_COLLECT ? t : 0, auto_collect);
+}
+
+static size_t root_bytes;
+
+static void root_cb(uintptr_t lo, uintptr_t hi, enum root_kind kind, const char *what, void *arg)
+{
+    (void)kind;
+    (void)what;
+    (void)arg;
+    root_bytes += hi - lo;
+    mark_range(lo, hi);
+}
+
+static void in_progress_cb(uintptr_t start, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    mark_block(start);
+}
+
+/* Marks from every root. Kept out of line so that the callee-saved
+ * registers spilled here sit in this frame, above the stack pointer that
+ * roots_enumerate scans from. */
+static NOINLINE int mark_from_roots(const struct world *w)
+{
+    uintptr_t regs[8] = { 0 };
+#if defined(__x86_64__)
+    __asm__ __volatile__("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\t"
+                         "movq %%r12, 16(%0)\n\tmovq %%r13, 24(%0)\n\t"
+                         "movq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"
+                         : : "r"(regs) : "memory");
+#endif
+    __builtin_unwind_init();
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__ __volatile__("movq %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__ __volatile__("mov %0, sp" : "=r"(sp));
+#else
+    sp = (uintptr_t)&regs[0] - 1024;
+#endif
+    int r = roots_enumerate(w, sp, root_cb, NULL);
+    if (r == 0) {
+        heap_in_progress(in_progress_cb, NULL);
+        mark_finish();
+    }
+    __asm__ __volatile__("" : : "r"(regs) : "memory");
+    return r;
+}
+
+size_t gc_collect(void)
+{
+    if (!lock_try(&gc_lock))
+        return 0;
+    int saved = errno;
+    unsigned long long t0 = now_ns();
+    heap_lock_all();
+    struct world w;
+    if (stop_world(&w)) {
+        heap_unlock_all();
+        heap_reset_count();
+        lock_release(&gc_lock);
+        errno = saved;
+        return 0;
+    }
+    heap_gc_begin();
+    root_bytes = 0;
+    struct heap_sweep sw = { 0 };
+    if (mark_from_roots(&w) == 0) {
+        heap_sweep(&sw);
+    } else {
+        /* Some roots could not be found: sweeping now could free live
+         * blocks. Keep everything. */
+        heap_clear_marks();
+        sw.live_blocks = stats.live_blocks;
+        sw.live_bytes = stats.live_bytes;
+    }
+    resume_world(&w);
+    heap_unlock_all();
+
+    unsigned long long pause = now_ns() - t0;
+    stats.collections++;
+    stats.root_bytes = root_bytes;
+    stats.live_blocks = sw.live_blocks;
+    stats.live_bytes = sw.live_bytes;
+    stats.reclaimed_blocks += sw.freed_blocks;
+    stats.reclaimed_bytes += sw.freed_bytes;
+    stats.pause_ns_total += pause;
+    if (pause > stats.pause_ns_max)
+        stats.pause_ns_max = pause;
+    set_next_trigger();
+    lock_release(&gc_lock);
+    errno = saved;
+    return sw.freed_blocks;
+}
+
+void gc_init(void)
+{
+    mark_init();
+    set_next_trigger();
+}
+
+void gc_get_stats(struct gc_stats *out)
+{
+    lock_acquire(&gc_lock);
+    *out = stats;
+    lock_release(&gc_lock);
+}
+
+static void ms(char *buf, size_t len, unsigned long long ns)
+{
+    unsigned long long us = ns / 1000;
+    log_format(buf, len, "%llu.%llu%llu%llu", us / 1000, us / 100 % 10, us / 10 % 10, us % 10);
+}
+
+void gc_print_stats(void)
+{
+    struct gc_stats s;
+    gc_get_stats(&s);
+    char total[32], max[32];
+    ms(total, sizeof total, s.pause_ns_total);
+    ms(max, sizeof max, s.pause_ns_max);
+    log_line("stats: collections=%zu reclaimed_blocks=%zu reclaimed_bytes=%zu "
+             "peak_heap_bytes=%zu live_bytes=%zu root_bytes=%zu pause_total_ms=%s pause_max_ms=%s",
+             s.collections, s.reclaimed_blocks, s.reclaimed_bytes, heap_peak_bytes(),
+             s.live_bytes, s.root_bytes, total, max);
+}
+
+void gc_fork_prepare(void) { lock_acquire(&gc_lock); }
+void gc_fork_parent(void)  { lock_release(&gc_lock); }
+void gc_fork_child(void)   { lock_release(&gc_lock); }

@@ -1,0 +1,113 @@
+/* The marker. Every aligned word of a root or of a reached block is a
+ * candidate; heap_mark_word() classifies it in O(1) through the block
+ * table and sets its mark bit. Reached blocks go on an explicit stack in
+ * reclaim's own memory (os_map, never the heap). When the stack cannot
+ * grow, marking carries on dropping entries and records an overflow; the
+ * overflow is then repaired by re-scanning every marked block until no
+ * entry is dropped, so a lost list of millions of nodes needs no depth.
+ *
+ * A block's memory is prefetched when it is pushed: in a random graph the
+ * scan is bound by memory latency, and a pushed block is usually scanned
+ * only after a few others, by which time its lines have arrived. */
+#include "mark.h"
+
+#include "../heap/collect.h"
+#include "../heap/os.h"
+#include "../util/compiler.h"
+
+struct item { uintptr_t lo, hi; };
+
+static struct item *stack;
+static size_t top, cap;
+static int overflowed;
+
+#define INITIAL_CAP ((size_t)1 << 16)
+#define MAX_CAP     ((size_t)1 << 27)
+
+void mark_init(void)
+{
+    if (!stack && (stack = os_map(INITIAL_CAP * sizeof *stack)))
+        cap = INITIAL_CAP;
+}
+
+/* Runs during a collection, with the os locks held by the collector. */
+static NOINLINE void grow(void)
+{
+    size_t ncap = cap ? cap * 2 : INITIAL_CAP;
+    struct item *n = ncap <= MAX_CAP ? os_map_locked(ncap * sizeof *n) : NULL;
+    if (!n) {
+        overflowed = 1;
+        return;
+    }
+    for (size_t i = 0; i < top; i++)
+        n[i] = stack[i];
+    if (stack)
+        os_unmap_locked(stack, cap * sizeof *stack);
+    stack = n;
+    cap = ncap;
+}
+
+static ALWAYS_INLINE void push(uintptr_t start, size_t size)
+{
+    if (unlikely(top == cap)) {
+        grow();
+        if (top == cap)
+            return;   /* dropped: repaired by the overflow re-scan */
+    }
+    __builtin_prefetch((const void *)start);
+    stack[top].lo = start;
+    stack[top].hi = start + size + 1;
+    top++;
+}
+
+static void scan(uintptr_t lo, uintptr_t hi)
+{
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
+        uintptr_t w = *(const uintptr_t *)p;
+        uintptr_t start;
+        size_t size;
+        if (heap_mark_word(w, &start, &size))
+            push(start, size);
+    }
+}
+
+static void drain(void)
+{
+    while (top) {
+        struct item it = stack[--top];
+        scan(it.lo, it.hi);
+    }
+}
+
+void mark_range(uintptr_t lo, uintptr_t hi)
+{
+    scan(lo, hi);
+    drain();
+}
+
+void mark_block(uintptr_t p)
+{
+    uintptr_t start;
+    size_t size;
+    if (heap_mark_word(p, &start, &size)) {
+        push(start, size);
+        drain();
+    }
+}
+
+static void rescan_marked(uintptr_t start, size_t size, void *arg)
+{
+    (void)arg;
+    scan(start, start + size + 1);
+    drain();
+}
+
+void mark_finish(void)
+{
+    drain();
+    while (overflowed) {
+        overflowed = 0;
+        heap_for_each_marked(rescan_marked, NULL);
+    }
+}

@@ -1,0 +1,50 @@
+/* Stopping the world: every thread of the process except the caller is
+ * stopped, its registers captured, and later resumed, without the program
+ * being able to tell (no EINTR, no early wake-up from sleeps, signal masks
+ * and handlers untouched).
+ *
+ * Preferred mechanism: a helper task (clone, sharing the address space)
+ * ptrace-seizes and interrupts every thread, as LeakSanitizer does; a
+ * sleeping thread's system call is restarted transparently by the kernel.
+ * Fallback, where ptrace is refused (a debugger already attached, seccomp,
+ * no permission): a signal-based stop; its costs are documented in stop.c.
+ *
+ * Called with the heap locks held: nothing here allocates from the heap,
+ * uses stdio, or calls a libc function that might take a lock a stopped
+ * thread could hold. */
+#ifndef RECLAIM_GC_STOP_H
+#define RECLAIM_GC_STOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STOP_MAX_REGS 32
+
+struct stopped_thread {
+    pid_t tid;
+    uintptr_t sp;                     /* stack pointer at the stop */
+    uintptr_t regs[STOP_MAX_REGS];    /* general-purpose registers */
+    unsigned nregs;
+};
+
+enum stop_method { STOP_NONE = 0, STOP_PTRACE, STOP_SIGNAL };
+
+struct world {
+    struct stopped_thread *threads;   /* every thread but the caller; memory owned by stop.c */
+    size_t count;
+    enum stop_method method;
+};
+
+/* 0: every other thread is stopped and described in *w.
+ * -1: the world could not be stopped safely; nothing is stopped and the
+ *     caller must not collect (when in doubt, keep everything). */
+int  stop_world(struct world *w);
+void resume_world(struct world *w);
+const char *stop_method_name(enum stop_method m);
+
+/* Tests only: nonzero makes stop_world() use the signal fallback even where
+ * ptrace works. */
+void stop_force_signals(int on);
+
+#endif
