@@ -84,6 +84,7 @@ static NOINLINE int mark_from_roots(const struct world *w)
 #else
     sp = (uintptr_t)&regs[0] - 1024;
 #endif
+    mark_begin();
     int r = roots_enumerate(w, sp, root_cb, NULL);
     if (r == 0) {
         heap_in_progress(in_progress_cb, NULL);

@@ -60,24 +60,78 @@ static ALWAYS_INLINE void push(uintptr_t start, size_t size)
     top++;
 }
 
+/* The marker is a small software pipeline, because marking a random
+ * graph is bound by memory latency: a candidate word waits in a ring while
+ * its span descriptor is prefetched, and a reached block waits in a FIFO
+ * (after the stack) while its contents are prefetched. Both persist across
+ * blocks: a block of a few words would never fill a per-block ring. */
+#define RING 16
+#define FIFO 8
+
+static struct span *ring_s[RING];
+static uintptr_t ring_w[RING];
+static unsigned ring_n, ring_head;
+
+static struct item fifo[FIFO];
+static unsigned fifo_n, fifo_head;
+
+static uintptr_t scan_base;
+static size_t scan_limit;
+
+static ALWAYS_INLINE void resolve_oldest(void)
+{
+    uintptr_t start;
+    size_t size;
+    if (heap_mark_in(ring_s[ring_head], ring_w[ring_head], &start, &size))
+        push(start, size);
+    ring_head = (ring_head + 1) % RING;
+    ring_n--;
+}
+
 static void scan(uintptr_t lo, uintptr_t hi)
 {
+    uintptr_t base = scan_base;
+    size_t limit = scan_limit;
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
         uintptr_t w = *(const uintptr_t *)p;
-        uintptr_t start;
-        size_t size;
-        if (heap_mark_word(w, &start, &size))
-            push(start, size);
+        struct span *s = heap_candidate(w, base, limit);
+        if (!s)
+            continue;
+        __builtin_prefetch(s);
+        if (ring_n == RING)
+            resolve_oldest();
+        unsigned slot = (ring_head + ring_n) % RING;
+        ring_s[slot] = s;
+        ring_w[slot] = w;
+        ring_n++;
     }
 }
 
 static void drain(void)
 {
-    while (top) {
-        struct item it = stack[--top];
-        scan(it.lo, it.hi);
+    for (;;) {
+        while (fifo_n < FIFO && top) {
+            fifo[(fifo_head + fifo_n) % FIFO] = stack[--top];
+            fifo_n++;
+        }
+        if (fifo_n) {
+            struct item it = fifo[fifo_head];
+            fifo_head = (fifo_head + 1) % FIFO;
+            fifo_n--;
+            scan(it.lo, it.hi);
+        } else if (ring_n) {
+            resolve_oldest();
+        } else {
+            return;
+        }
     }
+}
+
+void mark_begin(void)
+{
+    scan_base = region.base;
+    scan_limit = atomic_load_explicit(&region.limit, memory_order_relaxed);
 }
 
 void mark_range(uintptr_t lo, uintptr_t hi)

@@ -8,6 +8,8 @@
 
 /* Maps the initial mark stack (outside any collection). */
 void mark_init(void);
+/* Starts a marking phase (the world is stopped: the heap cannot grow). */
+void mark_begin(void);
 /* Scans [lo, hi) for words that point into allocated blocks, marks them
  * and everything they reach. */
 void mark_range(uintptr_t lo, uintptr_t hi);

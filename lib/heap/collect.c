@@ -56,14 +56,14 @@ void heap_for_each_marked(void (*fn)(uintptr_t, size_t, void *), void *arg)
         struct span *s = &region.spans[id];
         if (s->kind == SPAN_SMALL) {
             for (unsigned w = 0; w < s->nwords; w++) {
-                uint64_t m = s->mark[w];
+                uint64_t m = s->bits[w].mark;
                 while (m) {
                     unsigned b = (unsigned)__builtin_ctzll(m);
                     m &= m - 1;
                     fn(s->start + (uintptr_t)(w * 64 + b) * s->size, s->size - 1, arg);
                 }
             }
-        } else if (s->kind == SPAN_LARGE && (s->mark[0] & 1)) {
+        } else if (s->kind == SPAN_LARGE && (s->bits[0].mark & 1)) {
             fn(s->start, ((size_t)s->npages << PAGE_SHIFT) - 1, arg);
         }
     }
@@ -76,7 +76,7 @@ static void sweep_small(struct span *s, struct heap_sweep *out)
     int any = 0;
     for (unsigned w = 0; w < s->nwords; w++) {
         uint64_t live = span_live_bits(&s->bits[w]) & span_valid_mask(s, w);
-        uint64_t keep = live & s->mark[w];
+        uint64_t keep = live & s->bits[w].mark;
         uint64_t dead = live & ~keep;
         size_t freed = (size_t)popcount64(dead);
         size_t kept = (size_t)popcount64(keep);
@@ -85,7 +85,7 @@ static void sweep_small(struct span *s, struct heap_sweep *out)
         out->live_blocks += kept;
         out->live_bytes += kept * size;
         s->bits[w].alloc &= ~dead;
-        s->mark[w] = 0;
+        s->bits[w].mark = 0;
         any |= keep != 0;
     }
     if (atomic_load_explicit(&s->owner, memory_order_relaxed)) {
@@ -114,8 +114,8 @@ void heap_sweep(struct heap_sweep *out)
             sweep_small(s, out);
         } else if (s->kind == SPAN_LARGE && (s->bits[0].alloc & 1)) {
             size_t size = ((size_t)s->npages << PAGE_SHIFT) - 1;
-            if (s->mark[0] & 1) {
-                s->mark[0] = 0;
+            if (s->bits[0].mark & 1) {
+                s->bits[0].mark = 0;
                 out->live_blocks++;
                 out->live_bytes += size;
             } else {
@@ -135,7 +135,7 @@ void heap_clear_marks(void)
         struct span *s = &region.spans[id];
         if (s->kind == SPAN_SMALL || s->kind == SPAN_LARGE)
             for (unsigned w = 0; w < SPAN_WORDS; w++)
-                s->mark[w] = 0;
+                s->bits[w].mark = 0;
     }
 }
 

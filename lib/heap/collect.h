@@ -11,39 +11,51 @@
  * "allocated" is a single bit test for the rest of the collection. */
 void heap_gc_begin(void);
 
-/* If w points into an allocated, not yet marked block (or one past its
- * end), marks it and returns 1 with its start and usable size. */
-static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *size)
+/* The span w falls in, if any: the first half of a lookup, split off so
+ * that the marker can prefetch the descriptor before it needs it. base and
+ * limit are region.base and region.limit, read once per scan. */
+static ALWAYS_INLINE struct span *heap_candidate(uintptr_t w, uintptr_t base, size_t limit)
 {
-    uintptr_t off = w - region.base;
-    if (off >= atomic_load_explicit(&region.limit, memory_order_relaxed))
-        return 0;
+    uintptr_t off = w - base;
+    if (off >= limit)
+        return NULL;
     uint32_t id = region.pagemap[off >> PAGE_SHIFT];
-    if (!id)
-        return 0;
-    struct span *s = &region.spans[id];
+    return id ? &region.spans[id] : NULL;
+}
+
+/* The second half: if w points into an allocated, not yet marked block of
+ * s (or one past its end), marks it and returns 1 with its start and
+ * usable size. */
+static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *start, size_t *size)
+{
     if (s->kind == SPAN_SMALL) {
         uint32_t i = span_slot(s, w);
         if (i >= s->nslots)
             return 0;
         uint64_t m = 1ull << (i & 63);
-        unsigned wi = i >> 6;
-        if (!(s->bits[wi].alloc & ~s->bits[wi].cached & m) || (s->mark[wi] & m))
+        struct span_bits *b = &s->bits[i >> 6];
+        if (!(b->alloc & ~b->cached & m) || (b->mark & m))
             return 0;
-        s->mark[wi] |= m;
+        b->mark |= m;
         *start = s->start + (uintptr_t)i * s->size;
         *size = s->size - 1;
         return 1;
     }
     if (s->kind == SPAN_LARGE) {
-        if (!(s->bits[0].alloc & 1) || (s->mark[0] & 1))
+        if (!(s->bits[0].alloc & 1) || (s->bits[0].mark & 1))
             return 0;
-        s->mark[0] = 1;
+        s->bits[0].mark = 1;
         *start = s->start;
         *size = ((size_t)s->npages << PAGE_SHIFT) - 1;
         return 1;
     }
     return 0;
+}
+
+static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *size)
+{
+    struct span *s = heap_candidate(w, region.base, atomic_load_explicit(&region.limit, memory_order_relaxed));
+    return s && heap_mark_in(s, w, start, size);
 }
 
 /* Blocks a stopped thread may be in the middle of handing out (it was

@@ -80,7 +80,7 @@ static void *large_alloc(size_t n, size_t align, int zero)
         s->bits[0].alloc = 1;
         s->bits[0].cached = 0;
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
-        s->mark[0] = 0;
+        s->bits[0].mark = 0;
         p = (void *)s->start;
         tc->pending = (uintptr_t)p;
         s->kind = SPAN_LARGE;

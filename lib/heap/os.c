@@ -34,6 +34,13 @@ int os_commit(void *addr, size_t size)
     return r;
 }
 
+void os_hugepages(void *addr, size_t size)
+{
+    int saved = errno;
+    madvise(addr, size, MADV_HUGEPAGE);
+    errno = saved;
+}
+
 void os_decommit(void *addr, size_t size)
 {
     int saved = errno;

@@ -12,6 +12,10 @@
 void *os_reserve(size_t size);                 /* PROT_NONE, NULL on failure */
 int   os_commit(void *addr, size_t size);      /* 0 or -1 */
 void  os_decommit(void *addr, size_t size);    /* contents become zero, RSS drops */
+/* Asks for transparent huge pages: fewer TLB misses when the collector
+ * walks a big heap at random; used only past a size where the RSS cost of
+ * a half-used huge page no longer matters. */
+void  os_hugepages(void *addr, size_t size);
 void *os_map(size_t size);                     /* fresh RW zeroed memory, registered */
 void  os_unmap(void *addr, size_t size);
 /* The same, for a caller that already holds os_lock_all() (the collector). */

@@ -14,6 +14,8 @@
 #define COMMIT_STEP (32u << 20)
 #define DIRTY_MAX   (8u << 20)
 #define RETURN_NOW  256          /* pages: freed runs this big go back at once */
+#define HUGE_HEAP   (64u << 20)  /* heap bytes past which new commits ask for huge pages */
+#define HUGE_SPANS  (4u << 20)   /* likewise for the span descriptor array */
 
 struct heap_region region;
 
@@ -58,6 +60,8 @@ static struct span *span_new(void)
             size_t step = 1u << 20;
             if (os_commit((char *)region.spans + spans_committed, step))
                 return NULL;
+            if (spans_committed >= HUGE_SPANS)
+                os_hugepages((char *)region.spans + spans_committed, step);
             spans_committed += step;
         }
         s = &region.spans[span_hw];
@@ -155,6 +159,9 @@ static int grow(size_t npages)
             nl = region.size;
         if (os_commit((void *)(region.base + limit), nl - limit))
             return -1;
+        if (nl > HUGE_HEAP)
+            os_hugepages((void *)(region.base + (limit > HUGE_HEAP ? limit : HUGE_HEAP)),
+                         nl - (limit > HUGE_HEAP ? limit : HUGE_HEAP));
         size_t pm_old = ((limit >> PAGE_SHIFT) * sizeof(uint32_t) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
         size_t pm_new = ((nl >> PAGE_SHIFT) * sizeof(uint32_t) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
         if (pm_new > pm_old && os_commit((char *)region.pagemap + pm_old, pm_new - pm_old))

@@ -257,7 +257,6 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     s->nslots = (uint16_t)k->nslots;
     s->nwords = (uint16_t)((k->nslots + 63) / 64);
     memset(s->bits, 0, sizeof s->bits);
-    memset(s->mark, 0, sizeof s->mark);
     s->used = 0;
     s->rpending = 0;
     atomic_store_explicit(&s->owner, tc, memory_order_relaxed);

@@ -41,10 +41,12 @@ struct span_bits {
     uint64_t alloc;
     _Atomic uint64_t remote;
     uint64_t cached;        /* owner-private: in the owner's free-slot array */
+    uint64_t mark;          /* the collector's; clear outside a collection */
 };
 
-/* Laid out so that everything malloc and free touch for a span of up to
- * 64 slots (the header fields and bits[0]) shares the first cache line. */
+/* Laid out so that everything malloc, free and the marker touch for a
+ * span of up to 64 slots (the header fields and bits[0]) shares the first
+ * cache line: marking a random graph is bound by these misses. */
 struct span {
     uintptr_t start;
     _Atomic(void *) owner;   /* owning thread cache (SMALL), or NULL */
@@ -67,7 +69,6 @@ struct span {
     struct span *rnext;          /* link on the owner's remote stack */
     /* The owner's private lists, or the class's shared partial list. */
     struct span *next, *prev;
-    uint64_t mark[SPAN_WORDS];
 } __attribute__((aligned(CACHELINE)));
 
 /* The region and its tables; written once at init, read everywhere. */
