@@ -1,0 +1,63 @@
+/* bench/bench.h: the few helpers every benchmark shares.
+ *
+ * A fixed-seed xorshift64 PRNG so that every run, under every allocator,
+ * does exactly the same work and prints exactly the same result line, and a
+ * 64-bit mixer for folding values into that result. Header-only so that each
+ * benchmark stays a single standalone program (libc + pthreads only). */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* xorshift64 (Marsaglia): tiny, fast and good enough to pick sizes and
+ * indices; the state must never be 0, hence the seed fix-up. */
+typedef struct { uint64_t s; } rng_t;
+
+static inline void rng_seed(rng_t *r, uint64_t seed)
+{
+    r->s = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint64_t rng_next(rng_t *r)
+{
+    uint64_t x = r->s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return r->s = x;
+}
+
+/* A value in [0, n). The modulo bias is irrelevant for a benchmark and this
+ * keeps the sequence easy to reproduce. */
+static inline uint64_t rng_below(rng_t *r, uint64_t n)
+{
+    return rng_next(r) % n;
+}
+
+/* Fold v into a running checksum (splitmix64 finaliser), so that a single
+ * wrong byte anywhere changes the printed result. */
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+/* Out of memory is a benchmark failure, never something to limp past. */
+static inline void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fprintf(stderr, "bench: malloc(%zu) failed\n", n);
+        exit(2);
+    }
+    return p;
+}
+
+#endif
