@@ -32,17 +32,26 @@ static void auto_collect(void)
     gc_collect();
 }
 
+/* With free() honoured, allocation volume says little about garbage: a
+ * program that frees what it allocates should never pay for collections.
+ * So the automatic trigger is heap growth, as Go's GOGC: collect when the
+ * pages in use reach RECLAIM_GROWTH percent more than after the last
+ * collection (never below RECLAIM_MIN_HEAP). RECLAIM_COLLECT_EVERY, for
+ * stress tests, counts bytes handed out instead. */
 static void set_next_trigger(void)
 {
-    size_t t;
-    if (options.collect_every) {
-        t = options.collect_every;
-    } else {
-        size_t grow = stats.live_bytes / 100 * options.growth_percent;
-        t = grow > options.min_heap ? grow : options.min_heap;
-    }
     heap_reset_count();
-    heap_set_trigger(options.mode == MODE_COLLECT ? t : 0, auto_collect);
+    if (options.mode != MODE_COLLECT) {
+        heap_set_trigger(0, 0, NULL);
+        return;
+    }
+    if (options.collect_every) {
+        heap_set_trigger(options.collect_every, 0, auto_collect);
+        return;
+    }
+    size_t base = heap_bytes();
+    size_t t = base + base / 100 * options.growth_percent;
+    heap_set_trigger(0, t > options.min_heap ? t : options.min_heap, auto_collect);
 }
 
 static size_t root_bytes;

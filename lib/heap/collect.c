@@ -7,6 +7,12 @@
 
 void heap_gc_begin(void)
 {
+    /* Freed slots waiting in idle threads' arrays become free slots; a
+     * busy thread (stopped inside malloc or free) keeps them, and
+     * heap_in_progress makes them roots. */
+    for (struct tcache *tc = tcache_first(); tc; tc = tc->next)
+        if (!tc->in_alloc)
+            small_flush_cached(tc, 1);
     uint32_t n = pages_span_limit();
     for (uint32_t id = 1; id < n; id++) {
         struct span *s = &region.spans[id];

@@ -34,7 +34,7 @@ static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *st
             return 0;
         uint64_t m = 1ull << (i & 63);
         struct span_bits *b = &s->bits[i >> 6];
-        if (!(b->alloc & ~b->cached & m) || (b->mark & m))
+        if (!(b->alloc & m) || (b->mark & m))
             return 0;
         b->mark |= m;
         *start = s->start + (uintptr_t)i * s->size;

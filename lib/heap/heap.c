@@ -12,7 +12,7 @@
 
 static _Atomic int state;          /* 0 new, 1 initialising, 2 ready, -1 failed */
 static _Atomic size_t alloc_count;
-static size_t trigger_at = SIZE_MAX;
+static size_t trigger_count = SIZE_MAX, trigger_heap = SIZE_MAX;
 static void (*trigger_fn)(void);
 
 int heap_init(void)
@@ -33,10 +33,11 @@ int heap_init(void)
     return s == 2 ? 0 : -1;
 }
 
-void heap_set_trigger(size_t threshold, void (*fn)(void))
+void heap_set_trigger(size_t count_threshold, size_t heap_threshold, void (*fn)(void))
 {
     trigger_fn = fn;
-    trigger_at = threshold ? threshold : SIZE_MAX;
+    trigger_count = count_threshold ? count_threshold : SIZE_MAX;
+    trigger_heap = heap_threshold ? heap_threshold : SIZE_MAX;
 }
 
 size_t heap_count(void) { return atomic_load_explicit(&alloc_count, memory_order_relaxed); }
@@ -49,7 +50,8 @@ void heap_count_alloc(size_t bytes)
 
 void heap_maybe_collect(void)
 {
-    if (unlikely(atomic_load_explicit(&alloc_count, memory_order_relaxed) >= trigger_at) &&
+    if (unlikely(atomic_load_explicit(&alloc_count, memory_order_relaxed) >= trigger_count ||
+                 pages_in_use_bytes() >= trigger_heap) &&
         trigger_fn)
         trigger_fn();
 }
@@ -78,7 +80,6 @@ static void *large_alloc(size_t n, size_t align, int zero)
         s->nwords = 1;
         s->magic = 0;
         s->bits[0].alloc = 1;
-        s->bits[0].cached = 0;
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
         s->bits[0].mark = 0;
         p = (void *)s->start;
@@ -93,13 +94,11 @@ static void *large_alloc(size_t n, size_t align, int zero)
     tc->in_alloc = 0;
     tc->pending = 0;
     tcache_put(tc);
-    /* Reused pages: clear what calloc promises, or at least the tail the
-     * program will not write, which would otherwise hold stale pointers. */
+    /* Reused pages: calloc's promise, or at least no stale pointers in the
+     * tail the program will not write (see heap_clear_tail). */
     if (p && !clean) {
-        if (zero)
-            memset(p, 0, npages << PAGE_SHIFT);
-        else
-            memset((char *)p + n, 0, (npages << PAGE_SHIFT) - n);
+        size_t from = zero ? 0 : (n & ~(sizeof(uintptr_t) - 1));
+        memset((char *)p + from, 0, (npages << PAGE_SHIFT) - from);
     }
     return p;
 }
@@ -116,7 +115,7 @@ void *heap_alloc_slow(size_t n)
         return NULL;
     }
     if (n < SC_MAX_SIZE)
-        return small_alloc(sizeclass_of(n + 1));
+        return heap_alloc(n);
     return large_alloc(n, 1, 0);
 }
 
@@ -129,7 +128,7 @@ void *heap_calloc(size_t n)
     if (n < SC_MAX_SIZE) {
         void *p = small_alloc(sizeclass_of(n + 1));
         if (p)
-            memset(p, 0, n);
+            memset(p, 0, sizeclasses[sizeclass_of(n + 1)].size);
         return p;
     }
     return large_alloc(n, 1, 1);
@@ -145,9 +144,14 @@ void *heap_memalign(size_t align, size_t n)
         return heap_alloc(n);
     if (n < SC_MAX_SIZE && align <= OS_PAGE) {
         size_t want = n + 1 > align ? n + 1 : align;
-        for (unsigned c = sizeclass_of(want); c < SC_COUNT; c++)
-            if (sizeclasses[c].size % align == 0)
-                return small_alloc(c);
+        for (unsigned c = sizeclass_of(want); c < SC_COUNT; c++) {
+            if (sizeclasses[c].size % align == 0) {
+                void *p = small_alloc(c);
+                if (p)
+                    heap_clear_tail(p, n, sizeclasses[c].size);
+                return p;
+            }
+        }
     }
     if (n > SIZE_MAX - align) {
         errno = ENOMEM;
@@ -211,7 +215,13 @@ void heap_free(void *p, const char *call)
 
 static int slot_allocated(const struct span *s, uint32_t slot)
 {
-    return (span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1;
+    if (!((span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1))
+        return 0;
+    if (s->kind != SPAN_SMALL)
+        return 1;
+    /* A freed block waiting in its owner's free-slot array is not. */
+    const struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    return !owner || !tcache_holds(owner, s->cls, (const void *)(s->start + (uintptr_t)slot * s->size));
 }
 
 size_t heap_usable_size(const void *p, const char *call)
@@ -245,6 +255,10 @@ void *heap_realloc(void *p, size_t n, const char *call)
     if (!q)
         return NULL;
     memcpy(q, p, n < old ? n : old);
+    /* A growing vector keeps its spare capacity unwritten: stale words
+     * there would be taken for pointers. */
+    if (n > old)
+        memset((char *)q + old, 0, n - old);
     heap_free(p, call);
     return q;
 }

@@ -24,10 +24,33 @@ static ALWAYS_INLINE int heap_owns(const void *p)
     return region_contains((uintptr_t)p);
 }
 
+/* Zeroes the words of a slot past the request. A slot the program freed
+ * keeps its old contents; when a smaller request reuses it, the tail the
+ * program never writes would hold stale pointers keeping dead blocks alive
+ * (a few stores: clearing whole blocks on free doubled the cost of free).
+ * Words inside the request may be cleared too: they are not initialised. */
+static ALWAYS_INLINE __attribute__((optimize("no-tree-loop-distribute-patterns")))
+void heap_clear_tail(void *p, size_t n, size_t slot)
+{
+    uintptr_t *w = (uintptr_t *)((char *)p + (n & ~(sizeof(uintptr_t) - 1)));
+    uintptr_t *end = (uintptr_t *)((char *)p + slot);
+    if (likely(end - w <= 16)) {
+        while (w < end)
+            *w++ = 0;
+    } else {
+        __builtin_memset(w, 0, (size_t)((char *)end - (char *)w));
+    }
+}
+
 static ALWAYS_INLINE void *heap_alloc(size_t n)
 {
-    if (likely(n < SC_MAX_SIZE))
-        return small_alloc(sizeclass_of(n + 1));
+    if (likely(n < SC_MAX_SIZE)) {
+        unsigned c = sizeclass_of(n + 1);
+        void *p = small_alloc(c);
+        if (likely(p))
+            heap_clear_tail(p, n, sizeclasses[c].size);
+        return p;
+    }
     return heap_alloc_slow(n);
 }
 
@@ -46,23 +69,32 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
         uint64_t m = 1ull << (i & 63);
         if (likely(s->start + (uintptr_t)i * s->size == a && (span_live_bits(b) & m))) {
             struct tbin *bin = &tc->bins[s->cls];
+            /* Raised before the cache is read (see small_alloc). */
+            tc->in_alloc = 1;
+            __asm__ __volatile__("" : : : "memory");
             uint32_t n = bin->ncached;
             if (likely(n < TC_CACHE)) {
-                tc->in_alloc = 1;
-                __asm__ __volatile__("" : : : "memory");
+                /* Already freed and still cached? */
+                if (unlikely(tcache_holds(tc, s->cls, p))) {
+                    tc->in_alloc = 0;
+                    goto misuse;
+                }
                 bin->cached[n] = p;
                 bin->ncached = n + 1;
-                bits_set(&b->cached, m);
                 __asm__ __volatile__("" : : : "memory");
                 tc->in_alloc = 0;
                 return;
             }
+            tc->in_alloc = 0;
+            if (tcache_holds(tc, s->cls, p))
+                goto misuse;
             bits_clear(&b->alloc, m);
             if (unlikely(--s->used == 0 || s->where == WHERE_FULL))
                 small_owner_freed(tc, s);
             return;
         }
     }
+misuse:
     heap_free(p, call);
 }
 
@@ -78,8 +110,9 @@ int heap_find(uintptr_t w, struct heap_block *out);
 
 /* Allocation volume and the collection trigger. The collector installs fn;
  * it is called from an allocating thread, outside every heap lock, once
- * the bytes allocated since heap_reset_count() reach the threshold. */
-void   heap_set_trigger(size_t threshold, void (*fn)(void));
+ * the bytes handed out since heap_reset_count() reach count_threshold, or
+ * the bytes of pages in use reach heap_threshold (0: that test is off). */
+void   heap_set_trigger(size_t count_threshold, size_t heap_threshold, void (*fn)(void));
 size_t heap_count(void);
 void   heap_reset_count(void);
 void   heap_count_alloc(size_t bytes);

@@ -247,8 +247,8 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     struct span *s = pages_alloc(k->pages, 1, &clean);
     if (!s)
         return NULL;
-    /* Reused pages hold the old contents; a conservative scan of a slot
-     * whose owner never writes its tail would see stale pointers there. */
+    /* Reused pages hold old contents: a slot whose new owner never writes
+     * some words would show stale pointers there. */
     if (!clean)
         memset((void *)s->start, 0, (size_t)k->pages << PAGE_SHIFT);
     s->cls = (uint8_t)c;
@@ -366,7 +366,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
      * unowned span's NULL owner must not look like "mine". */
     if ((uintptr_t)tc > (uintptr_t)TC_DEAD &&
         atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
-        if (unlikely(!(span_live_bits(bits) & m))) {
+        if (unlikely(!(span_live_bits(bits) & m) || tcache_holds(tc, s->cls, p))) {
             error_bad_pointer(call, p, error_freed_reason(call));
             return;
         }
@@ -375,7 +375,8 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         small_owner_freed(tc, s);
         return;
     }
-    if (unlikely(!(bits->alloc & ~bits->cached & m))) {
+    struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    if (unlikely(!(bits->alloc & m) || (owner && tcache_holds(owner, s->cls, p)))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
@@ -387,6 +388,24 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     notify(s);
 }
 
+void small_flush_cached(struct tcache *tc, int by_collector)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        struct tbin *b = &tc->bins[c];
+        for (unsigned i = 0; i < b->ncached; i++) {
+            struct span *s = span_of_block((uintptr_t)b->cached[i]);
+            uint32_t slot = span_slot(s, (uintptr_t)b->cached[i]);
+            b->cached[i] = NULL;
+            bits_clear(&s->bits[slot >> 6].alloc, 1ull << (slot & 63));
+            if (by_collector)
+                small_notify_locked(s);   /* the owner recounts when it drains */
+            else
+                s->used--;
+        }
+        b->ncached = 0;
+    }
+}
+
 /* Thread exit (or, in a fork child, for each thread that did not survive):
  * every owned span is given up. All class locks are held throughout (taken
  * here unless `locked`), so no free can push onto this cache's remote
@@ -394,19 +413,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
  * spans stay on their partial lists instead of going back to it. */
 void small_abandon_all(struct tcache *tc, int locked)
 {
-    /* Cached slots become plain free slots first. */
-    for (unsigned c = 0; c < SC_COUNT; c++) {
-        struct tbin *b = &tc->bins[c];
-        for (unsigned i = 0; i < b->ncached; i++) {
-            struct span *s = span_of_block((uintptr_t)b->cached[i]);
-            uint32_t slot = span_slot(s, (uintptr_t)b->cached[i]);
-            uint64_t m = 1ull << (slot & 63);
-            bits_clear(&s->bits[slot >> 6].cached, m);
-            bits_clear(&s->bits[slot >> 6].alloc, m);
-            s->used--;
-        }
-        b->ncached = 0;
-    }
+    small_flush_cached(tc, 0);
     if (!locked)
         small_lock_all();
     for (struct span *s = atomic_exchange(&tc->remote, NULL); s; s = s->rnext)

@@ -23,6 +23,10 @@ int  small_span_unused(struct span *s);
 void small_unlist_locked(struct span *s);
 /* Puts an unowned span on its class's partial list (class lock held). */
 void small_relist_locked(struct span *s);
+/* Empties a cache's free-slot arrays: their slots become plain free
+ * slots. by_collector: the owner is stopped (not inside malloc or free)
+ * rather than exiting or gone, so its private counts are left to it. */
+void small_flush_cached(struct tcache *tc, int by_collector);
 /* Folds pending remote frees into the alloc bitmap (span held exclusively
  * or the world stopped). */
 void small_fold(struct span *s);
@@ -32,23 +36,21 @@ static ALWAYS_INLINE void *small_alloc(unsigned c)
     struct tcache *tc = tc_self;
     if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
         struct tbin *b = &tc->bins[c];
+        /* Raised before the cache is read: the collector empties the arrays
+         * of threads that are not inside malloc or free. */
+        tc->in_alloc = 1;
+        __asm__ __volatile__("" : : : "memory");
         uint32_t n = b->ncached;
         if (likely(n)) {
-            tc->in_alloc = 1;
-            __asm__ __volatile__("" : : : "memory");
             void *p = b->cached[--n];
+            b->cached[n] = NULL;
             b->ncached = n;
-            struct span *s = span_of_block((uintptr_t)p);
-            uint32_t i = span_slot(s, (uintptr_t)p);
-            bits_clear(&s->bits[i >> 6].cached, 1ull << (i & 63));
             __asm__ __volatile__("" : : "r"(p) : "memory");
             tc->in_alloc = 0;
             return p;
         }
         uint64_t m = b->avail;
         if (likely(m)) {
-            tc->in_alloc = 1;
-            __asm__ __volatile__("" : : : "memory");
             unsigned bit = (unsigned)__builtin_ctzll(m);
             b->avail = m & (m - 1);
             bits_set(&b->span->bits[b->word].alloc, 1ull << bit);
@@ -58,6 +60,7 @@ static ALWAYS_INLINE void *small_alloc(unsigned c)
             tc->in_alloc = 0;
             return p;
         }
+        tc->in_alloc = 0;
     }
     return small_alloc_slow(c);
 }

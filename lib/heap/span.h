@@ -16,10 +16,11 @@
  * stopped. Other threads free into a span by setting its remote bit
  * atomically and, the first time, pushing the span onto the owner's
  * remote stack; the owner folds remote bits into alloc when it takes the
- * span from there. A slot the owner freed into its thread cache's array
- * keeps its alloc bit (so no refill hands it out) and has its cached bit
- * set. A slot is allocated iff its alloc bit is set and its remote and
- * cached bits are clear. */
+ * span from there. A slot is allocated iff its alloc bit is set and its
+ * remote bit is clear, except for the few slots sitting in their owner's
+ * free-slot arrays (tcache.h): those keep their alloc bit, so no refill
+ * hands them out and taking one back touches no metadata; the collector
+ * empties the arrays before it marks. */
 #ifndef RECLAIM_HEAP_SPAN_H
 #define RECLAIM_HEAP_SPAN_H
 
@@ -40,7 +41,6 @@ enum span_where { WHERE_NONE = 0, WHERE_CURRENT, WHERE_LOCAL, WHERE_FULL };
 struct span_bits {
     uint64_t alloc;
     _Atomic uint64_t remote;
-    uint64_t cached;        /* owner-private: in the owner's free-slot array */
     uint64_t mark;          /* the collector's; clear outside a collection */
 };
 
@@ -109,7 +109,7 @@ static ALWAYS_INLINE struct span *span_of_block(uintptr_t addr)
 
 static ALWAYS_INLINE uint64_t span_live_bits(const struct span_bits *b)
 {
-    return b->alloc & ~b->cached & ~atomic_load_explicit(&b->remote, memory_order_relaxed);
+    return b->alloc & ~atomic_load_explicit(&b->remote, memory_order_relaxed);
 }
 
 static ALWAYS_INLINE uint64_t span_valid_mask(const struct span *s, unsigned w)

@@ -8,11 +8,13 @@
 
 #include "span.h"
 
-#define TC_CACHE 16
+#define TC_CACHE 8
 
 struct tbin {
     uint32_t ncached;
-    void *cached[TC_CACHE]; /* slots this thread freed, reused first (LIFO) */
+    void *cached[TC_CACHE]; /* slots this thread freed, reused first (LIFO);
+                               still marked allocated in their span; entries
+                               at and past ncached are NULL */
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint32_t size;
@@ -50,6 +52,17 @@ void tcache_put(struct tcache *tc);
 void tcache_lock_all(void);
 void tcache_unlock_all(void);
 struct tcache *tcache_first(void);
+
+/* Whether p sits in tc's free-slot array for class c (a freed block). */
+static inline int tcache_holds(const struct tcache *tc, unsigned c, const void *p)
+{
+    const struct tbin *b = &tc->bins[c];
+    unsigned hit = 0;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < TC_CACHE; i++)
+        hit |= b->cached[i] == p;
+    return hit;
+}
 
 /* fork child: caches of threads that no longer exist give their spans back. */
 void tcache_fork_child(void);
