@@ -36,9 +36,13 @@ struct world {
     enum stop_method method;
 };
 
-/* 0: every other thread is stopped and described in *w.
+/* 0: every other thread is stopped and described in *w (count 0 and
+ *    method STOP_NONE when the caller is the only thread), until
+ *    resume_world(w), which must follow. errno is left as it was.
  * -1: the world could not be stopped safely; nothing is stopped and the
- *     caller must not collect (when in doubt, keep everything). */
+ *     caller must not collect (when in doubt, keep everything); no
+ *     resume_world() needed. One line is logged the first time.
+ * One stop at a time per process: a concurrent call returns -1. */
 int  stop_world(struct world *w);
 void resume_world(struct world *w);
 const char *stop_method_name(enum stop_method m);
