@@ -34,9 +34,10 @@ static void auto_collect(void)
 
 /* With free() honoured, allocation volume says little about garbage: a
  * program that frees what it allocates should never pay for collections.
- * So the automatic trigger is heap growth, as Go's GOGC: collect when the
- * pages in use reach RECLAIM_GROWTH percent more than after the last
- * collection (never below RECLAIM_MIN_HEAP). RECLAIM_COLLECT_EVERY, for
+ * So the automatic trigger is the net growth of allocated bytes since the
+ * last collection (handed out less freed), as Go's GOGC: collect when it
+ * reaches RECLAIM_GROWTH percent of the live bytes the last collection
+ * found, never less than RECLAIM_MIN_HEAP. RECLAIM_COLLECT_EVERY, for
  * stress tests, counts bytes handed out instead. */
 static void set_next_trigger(void)
 {
@@ -49,8 +50,7 @@ static void set_next_trigger(void)
         heap_set_trigger(options.collect_every, 0, auto_collect);
         return;
     }
-    size_t base = heap_bytes();
-    size_t t = base + base / 100 * options.growth_percent;
+    size_t t = stats.live_bytes / 100 * options.growth_percent;
     heap_set_trigger(0, t > options.min_heap ? t : options.min_heap, auto_collect);
 }
 

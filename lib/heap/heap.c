@@ -11,8 +11,8 @@
 #include "pages.h"
 
 static _Atomic int state;          /* 0 new, 1 initialising, 2 ready, -1 failed */
-static _Atomic size_t alloc_count;
-static size_t trigger_count = SIZE_MAX, trigger_heap = SIZE_MAX;
+static _Atomic size_t alloc_count, free_count;
+static size_t trigger_count = SIZE_MAX, trigger_net = SIZE_MAX;
 static void (*trigger_fn)(void);
 
 int heap_init(void)
@@ -33,15 +33,35 @@ int heap_init(void)
     return s == 2 ? 0 : -1;
 }
 
-void heap_set_trigger(size_t count_threshold, size_t heap_threshold, void (*fn)(void))
+void heap_set_trigger(size_t count_threshold, size_t net_threshold, void (*fn)(void))
 {
     trigger_fn = fn;
     trigger_count = count_threshold ? count_threshold : SIZE_MAX;
-    trigger_heap = heap_threshold ? heap_threshold : SIZE_MAX;
+    trigger_net = net_threshold ? net_threshold : SIZE_MAX;
 }
 
 size_t heap_count(void) { return atomic_load_explicit(&alloc_count, memory_order_relaxed); }
-void heap_reset_count(void) { atomic_store_explicit(&alloc_count, 0, memory_order_relaxed); }
+void heap_reset_count(void)
+{
+    atomic_store_explicit(&alloc_count, 0, memory_order_relaxed);
+    atomic_store_explicit(&free_count, 0, memory_order_relaxed);
+}
+
+void heap_count_free(size_t bytes)
+{
+    atomic_fetch_add_explicit(&free_count, bytes, memory_order_relaxed);
+}
+
+#define COUNT_FLUSH (64u << 10)
+
+void heap_note_free(struct tcache *tc, size_t bytes)
+{
+    tc->freed += bytes;
+    if (unlikely(tc->freed >= COUNT_FLUSH)) {
+        heap_count_free(tc->freed);
+        tc->freed = 0;
+    }
+}
 
 void heap_count_alloc(size_t bytes)
 {
@@ -50,9 +70,9 @@ void heap_count_alloc(size_t bytes)
 
 void heap_maybe_collect(void)
 {
-    if (unlikely(atomic_load_explicit(&alloc_count, memory_order_relaxed) >= trigger_count ||
-                 pages_in_use_bytes() >= trigger_heap) &&
-        trigger_fn)
+    size_t a = atomic_load_explicit(&alloc_count, memory_order_relaxed);
+    size_t f = atomic_load_explicit(&free_count, memory_order_relaxed);
+    if (unlikely(a >= trigger_count || (a > f && a - f >= trigger_net)) && trigger_fn)
         trigger_fn();
 }
 
@@ -204,6 +224,7 @@ void heap_free(void *p, const char *call)
         small_free(s, slot, p, call);
         return;
     }
+    heap_count_free((size_t)s->npages << PAGE_SHIFT);
     /* Atomic, so that two threads freeing the same large block cannot
      * both get through to pages_free. */
     if (!(__atomic_exchange_n(&s->bits[0].alloc, 0, __ATOMIC_ACQ_REL) & 1)) {

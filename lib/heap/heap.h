@@ -54,6 +54,20 @@ static ALWAYS_INLINE void *heap_alloc(size_t n)
     return heap_alloc_slow(n);
 }
 
+/* Allocation volume and the collection trigger. The collector installs fn;
+ * it is called from an allocating thread, outside every heap lock, once
+ * the bytes handed out since heap_reset_count() reach count_threshold, or
+ * those bytes less the bytes the program freed since reach net_threshold
+ * (0: that test is off). Blocks cycling through a thread's free-slot array
+ * count neither way. */
+void   heap_set_trigger(size_t count_threshold, size_t net_threshold, void (*fn)(void));
+size_t heap_count(void);
+void   heap_reset_count(void);
+void   heap_count_alloc(size_t bytes);
+void   heap_count_free(size_t bytes);
+/* Per thread, flushed to the global counts now and then. */
+void   heap_note_free(struct tcache *tc, size_t bytes);
+
 /* free() of a pointer inside the region. The common case (a small block
  * of a span this thread owns) is handled inline; the rest, including every
  * misuse report, goes through heap_free. */
@@ -89,6 +103,7 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
             if (tcache_holds(tc, s->cls, p))
                 goto misuse;
             bits_clear(&b->alloc, m);
+            heap_note_free(tc, s->size);
             if (unlikely(--s->used == 0 || s->where == WHERE_FULL))
                 small_owner_freed(tc, s);
             return;
@@ -108,14 +123,6 @@ struct heap_block {
 };
 int heap_find(uintptr_t w, struct heap_block *out);
 
-/* Allocation volume and the collection trigger. The collector installs fn;
- * it is called from an allocating thread, outside every heap lock, once
- * the bytes handed out since heap_reset_count() reach count_threshold, or
- * the bytes of pages in use reach heap_threshold (0: that test is off). */
-void   heap_set_trigger(size_t count_threshold, size_t heap_threshold, void (*fn)(void));
-size_t heap_count(void);
-void   heap_reset_count(void);
-void   heap_count_alloc(size_t bytes);
 void   heap_maybe_collect(void);
 
 /* Every lock of the heap floor, in the one global order (fork, collector). */

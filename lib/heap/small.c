@@ -26,7 +26,6 @@ struct sclass {
 
 static struct sclass classes[SC_COUNT];
 
-#define COUNT_FLUSH (64u << 10)
 
 void small_lock_all(void)
 {
@@ -121,7 +120,7 @@ static uint16_t count_alloc(struct span *s)
 static void note_alloc(struct tcache *tc, size_t bytes)
 {
     tc->count += bytes;
-    if (tc->count >= COUNT_FLUSH) {
+    if (tc->count >= (64u << 10)) {
         heap_count_alloc(tc->count);
         tc->count = 0;
     }
@@ -371,6 +370,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
             return;
         }
         bits_clear(&bits->alloc, m);
+        heap_note_free(tc, s->size);
         s->used--;
         small_owner_freed(tc, s);
         return;
@@ -385,6 +385,10 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
+    if ((uintptr_t)tc > (uintptr_t)TC_DEAD)
+        heap_note_free(tc, s->size);
+    else
+        heap_count_free(s->size);
     notify(s);
 }
 
@@ -439,5 +443,9 @@ void small_abandon_all(struct tcache *tc, int locked)
     if (tc->count) {
         heap_count_alloc(tc->count);
         tc->count = 0;
+    }
+    if (tc->freed) {
+        heap_count_free(tc->freed);
+        tc->freed = 0;
     }
 }

@@ -32,7 +32,8 @@ struct tcache {
     volatile uintptr_t pending;
     /* Owned spans that other threads (or the collector) freed into. */
     _Atomic(struct span *) remote;
-    size_t count;          /* bytes handed out, not yet added to the global count */
+    size_t count;          /* bytes handed out from bitmaps, not yet added to the global count */
+    size_t freed;          /* bytes freed back to bitmaps, likewise */
     struct tcache *next, *prev;
     int orphan;            /* the shared cache of threads that have none */
 };
