@@ -13,12 +13,22 @@
 #include "../util/lock.h"
 #include "../util/log.h"
 #include "../util/options.h"
+#include "client.h"
+#include "internal.h"
 #include "mark.h"
 #include "roots.h"
 #include "stop.h"
 
 static lock_t gc_lock = LOCK_INIT;
 static struct gc_stats stats;
+static const struct gc_client *client;
+static int enabled = 1;
+static size_t fixed_threshold;
+
+void gc_set_client(const struct gc_client *c)
+{
+    client = c;
+}
 
 static unsigned long long now_ns(void)
 {
@@ -42,8 +52,12 @@ static void auto_collect(void)
 static void set_next_trigger(void)
 {
     heap_reset_count();
-    if (options.mode != MODE_COLLECT) {
+    if (options.mode != MODE_COLLECT || !enabled) {
         heap_set_trigger(0, 0, NULL);
+        return;
+    }
+    if (fixed_threshold) {
+        heap_set_trigger(fixed_threshold, 0, auto_collect);
         return;
     }
     if (options.collect_every) {
@@ -72,10 +86,28 @@ static void in_progress_cb(uintptr_t start, size_t size, void *arg)
     mark_block(start);
 }
 
+static void client_mark_range(uintptr_t lo, uintptr_t hi)
+{
+    mark_range(lo, hi);
+}
+
+static int client_is_marked(uintptr_t p)
+{
+    return heap_is_marked(p);
+}
+
+static void client_keep(uintptr_t p)
+{
+    mark_block(p);
+    mark_finish();
+}
+
 /* Marks from every root. Kept out of line so that the callee-saved
  * registers spilled here sit in this frame, above the stack pointer that
- * roots_enumerate scans from. */
-static NOINLINE int mark_from_roots(const struct world *w)
+ * roots_enumerate scans from. self_sp, when not 0, replaces that stack
+ * pointer (a leak check scans the caller's stack from the frame that
+ * called exit(), and not this thread's registers). */
+NOINLINE int gc_mark_from_roots(const struct world *w, uintptr_t self_sp)
 {
     uintptr_t regs[8] = { 0 };
 #if defined(__x86_64__)
@@ -93,10 +125,14 @@ static NOINLINE int mark_from_roots(const struct world *w)
 #else
     sp = (uintptr_t)&regs[0] - 1024;
 #endif
+    if (self_sp)
+        sp = self_sp;
     mark_begin();
     int r = roots_enumerate(w, sp, root_cb, NULL);
     if (r == 0) {
         heap_in_progress(in_progress_cb, NULL);
+        if (client && client->roots)
+            client->roots(client_mark_range, mark_block);
         mark_finish();
     }
     __asm__ __volatile__("" : : "r"(regs) : "memory");
@@ -105,6 +141,8 @@ static NOINLINE int mark_from_roots(const struct world *w)
 
 size_t gc_collect(void)
 {
+    if (client && client->start)
+        client->start();
     if (!lock_try(&gc_lock))
         return 0;
     int saved = errno;
@@ -121,7 +159,9 @@ size_t gc_collect(void)
     heap_gc_begin();
     root_bytes = 0;
     struct heap_sweep sw = { 0 };
-    if (mark_from_roots(&w) == 0) {
+    if (gc_mark_from_roots(&w, 0) == 0) {
+        if (client && client->before_sweep)
+            client->before_sweep(client_is_marked, client_keep);
         heap_sweep(&sw);
     } else {
         /* Some roots could not be found: sweeping now could free live
@@ -144,10 +184,42 @@ size_t gc_collect(void)
     if (pause > stats.pause_ns_max)
         stats.pause_ns_max = pause;
     set_next_trigger();
+    struct gc_stats snapshot = stats;
     lock_release(&gc_lock);
+    if (client && client->end)
+        client->end(&snapshot);
     errno = saved;
     return sw.freed_blocks;
 }
+
+void gc_set_enabled(int on)
+{
+    lock_acquire(&gc_lock);
+    enabled = on;
+    set_next_trigger();
+    lock_release(&gc_lock);
+}
+
+int gc_is_enabled(void)
+{
+    return enabled;
+}
+
+void gc_set_threshold(size_t bytes)
+{
+    lock_acquire(&gc_lock);
+    fixed_threshold = bytes;
+    set_next_trigger();
+    lock_release(&gc_lock);
+}
+
+size_t gc_get_threshold(void)
+{
+    return fixed_threshold;
+}
+
+void gc_lock_acquire(void) { lock_acquire(&gc_lock); }
+void gc_lock_release(void) { lock_release(&gc_lock); }
 
 void gc_init(void)
 {

@@ -82,7 +82,7 @@ static ALWAYS_INLINE void resolve_oldest(void)
 {
     uintptr_t start;
     size_t size;
-    if (heap_mark_in(ring_s[ring_head], ring_w[ring_head], &start, &size))
+    if (heap_mark_in(ring_s[ring_head], ring_w[ring_head], &start, &size) == 1)
         push(start, size);
     ring_head = (ring_head + 1) % RING;
     ring_n--;
@@ -144,7 +144,7 @@ void mark_block(uintptr_t p)
 {
     uintptr_t start;
     size_t size;
-    if (heap_mark_word(p, &start, &size)) {
+    if (heap_mark_word(p, &start, &size) == 1) {
         push(start, size);
         drain();
     }

@@ -66,10 +66,13 @@ void heap_for_each_marked(void (*fn)(uintptr_t, size_t, void *), void *arg)
                 while (m) {
                     unsigned b = (unsigned)__builtin_ctzll(m);
                     m &= m - 1;
+                    if (s->side && (s->side->flags[w * 64 + b] & BLOCK_NOSCAN))
+                        continue;
                     fn(s->start + (uintptr_t)(w * 64 + b) * s->size, s->size - 1, arg);
                 }
             }
-        } else if (s->kind == SPAN_LARGE && (s->bits[0].mark & 1)) {
+        } else if (s->kind == SPAN_LARGE && (s->bits[0].mark & 1) &&
+                   !(s->side && (s->side->flags[0] & BLOCK_NOSCAN))) {
             fn(s->start, ((size_t)s->npages << PAGE_SHIFT) - 1, arg);
         }
     }
@@ -91,6 +94,9 @@ static void sweep_small(struct span *s, struct heap_sweep *out)
         out->live_blocks += kept;
         out->live_bytes += kept * size;
         s->bits[w].alloc &= ~dead;
+        if (s->side)
+            for (uint64_t d = dead; d; d &= d - 1)
+                s->side->flags[w * 64 + (unsigned)__builtin_ctzll(d)] = 0;
         s->bits[w].mark = 0;
         any |= keep != 0;
     }
@@ -128,10 +134,20 @@ void heap_sweep(struct heap_sweep *out)
                 out->freed_blocks++;
                 out->freed_bytes += size;
                 s->bits[0].alloc = 0;
+                if (s->side)
+                    s->side->flags[0] = 0;
                 pages_free_locked(s);
             }
         }
     }
+}
+
+int heap_is_marked(uintptr_t p)
+{
+    struct heap_block b;
+    if (!heap_find(p, &b))
+        return 0;
+    return (int)((b.span->bits[b.slot >> 6].mark >> (b.slot & 63)) & 1);
 }
 
 void heap_clear_marks(void)

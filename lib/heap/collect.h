@@ -25,7 +25,8 @@ static ALWAYS_INLINE struct span *heap_candidate(uintptr_t w, uintptr_t base, si
 
 /* The second half: if w points into an allocated, not yet marked block of
  * s (or one past its end), marks it and returns 1 with its start and
- * usable size. */
+ * usable size, or 2 when the block holds no pointers (BLOCK_NOSCAN) and
+ * needs no scan. */
 static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *start, size_t *size)
 {
     if (s->kind == SPAN_SMALL) {
@@ -39,7 +40,7 @@ static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *st
         b->mark |= m;
         *start = s->start + (uintptr_t)i * s->size;
         *size = s->size - 1;
-        return 1;
+        return unlikely(s->side && (s->side->flags[i] & BLOCK_NOSCAN)) ? 2 : 1;
     }
     if (s->kind == SPAN_LARGE) {
         if (!(s->bits[0].alloc & 1) || (s->bits[0].mark & 1))
@@ -47,7 +48,7 @@ static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *st
         s->bits[0].mark = 1;
         *start = s->start;
         *size = ((size_t)s->npages << PAGE_SHIFT) - 1;
-        return 1;
+        return unlikely(s->side && (s->side->flags[0] & BLOCK_NOSCAN)) ? 2 : 1;
     }
     return 0;
 }
@@ -55,7 +56,7 @@ static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *st
 static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *size)
 {
     struct span *s = heap_candidate(w, region.base, atomic_load_explicit(&region.limit, memory_order_relaxed));
-    return s && heap_mark_in(s, w, start, size);
+    return s ? heap_mark_in(s, w, start, size) : 0;
 }
 
 /* Blocks a stopped thread may be in the middle of handing out (it was
@@ -72,6 +73,9 @@ struct heap_sweep {
 /* Frees every allocated, unmarked block, clears every mark, and gives
  * emptied spans back to the page allocator. */
 void heap_sweep(struct heap_sweep *out);
+
+/* Whether the allocated block containing p is marked (0 if no block). */
+int heap_is_marked(uintptr_t p);
 
 /* Clears every mark without sweeping (an abandoned collection). */
 void heap_clear_marks(void);

@@ -9,6 +9,7 @@
 #include "../util/error.h"
 #include "../util/lock.h"
 #include "pages.h"
+#include "side.h"
 
 static _Atomic int state;          /* 0 new, 1 initialising, 2 ready, -1 failed */
 static _Atomic size_t alloc_count, free_count;
@@ -102,6 +103,7 @@ static void *large_alloc(size_t n, size_t align, int zero)
         s->bits[0].alloc = 1;
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
         s->bits[0].mark = 0;
+        heap_side_reset(s);
         p = (void *)s->start;
         tc->pending = (uintptr_t)p;
         s->kind = SPAN_LARGE;
@@ -231,6 +233,8 @@ void heap_free(void *p, const char *call)
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
+    if (s->side)
+        s->side->flags[0] = 0;
     pages_free(s);
 }
 

@@ -82,6 +82,8 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
         struct span_bits *b = &s->bits[i >> 6];
         uint64_t m = 1ull << (i & 63);
         if (likely(s->start + (uintptr_t)i * s->size == a && (span_live_bits(b) & m))) {
+            if (unlikely(s->side))
+                s->side->flags[i] = 0;
             struct tbin *bin = &tc->bins[s->cls];
             /* Raised before the cache is read (see small_alloc). */
             tc->in_alloc = 1;
@@ -112,6 +114,25 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
 misuse:
     heap_free(p, call);
 }
+
+/* Per-block side data, kept beside the span (never in the block): flags
+ * for the collector and the api floor, and a 32-bit tag (the allocation
+ * stack id in leaks mode). Flags are cleared whenever the block is freed
+ * (by the program or the collector); the tag is simply overwritten. Both
+ * take the start of an allocated block. set functions return -1 when
+ * metadata memory is exhausted. */
+#define BLOCK_NOSCAN   0x01   /* reclaim_malloc_atomic: never scanned for pointers */
+#define BLOCK_FINAL    0x02   /* a finalizer is registered (the api floor keeps it) */
+#define BLOCK_WEAK     0x04   /* a weak reference targets it (likewise) */
+unsigned heap_block_flags(uintptr_t start);
+int      heap_block_set_flags(uintptr_t start, unsigned set, unsigned clear);
+uint32_t heap_block_tag(uintptr_t start);
+int      heap_block_set_tag(uintptr_t start, uint32_t tag);
+/* Calls fn for every allocated block (cached free slots excluded); stops
+ * when fn returns non-zero. Takes the heap locks: fn must not allocate. */
+size_t   heap_for_each_block(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+/* The same for a caller that holds heap_lock_all() (the collector). */
+size_t   heap_for_each_block_locked(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
 
 /* The block table lookup: is w inside an allocated block (or one byte past
  * its end)? Fills start/size (usable size) and the span and slot. */

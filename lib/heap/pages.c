@@ -68,8 +68,10 @@ static struct span *span_new(void)
         s->id = span_hw++;
     }
     uint32_t id = s->id;
+    struct span_side *side = s->side;   /* kept for the next span here */
     memset(s, 0, sizeof *s);
     s->id = id;
+    s->side = side;
     return s;
 }
 

@@ -18,6 +18,7 @@
 #include "../util/lock.h"
 #include "heap.h"
 #include "pages.h"
+#include "side.h"
 
 struct sclass {
     lock_t lock;
@@ -256,6 +257,7 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     s->nslots = (uint16_t)k->nslots;
     s->nwords = (uint16_t)((k->nslots + 63) / 64);
     memset(s->bits, 0, sizeof s->bits);
+    heap_side_reset(s);
     s->used = 0;
     s->rpending = 0;
     atomic_store_explicit(&s->owner, tc, memory_order_relaxed);
@@ -369,6 +371,8 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
             error_bad_pointer(call, p, error_freed_reason(call));
             return;
         }
+        if (s->side)
+            s->side->flags[slot] = 0;
         bits_clear(&bits->alloc, m);
         heap_note_free(tc, s->size);
         s->used--;
@@ -380,6 +384,8 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
+    if (s->side)
+        s->side->flags[slot] = 0;
     uint64_t old = atomic_fetch_or(&bits->remote, m);
     if (unlikely(old & m)) {
         error_bad_pointer(call, p, error_freed_reason(call));

@@ -44,6 +44,13 @@ struct span_bits {
     uint64_t mark;          /* the collector's; clear outside a collection */
 };
 
+/* Per-block side data (heap.h: heap_block_flags/tags), made on demand. */
+struct span_side {
+    uint32_t cap;        /* slots it has room for */
+    uint32_t *tags;
+    uint8_t *flags;
+};
+
 /* Laid out so that everything malloc, free and the marker touch for a
  * span of up to 64 slots (the header fields and bits[0]) shares the first
  * cache line: marking a random graph is bound by these misses. */
@@ -60,6 +67,7 @@ struct span {
     _Atomic uint8_t rpending;    /* on its owner's remote stack */
     uint16_t used;
     uint16_t nslots;
+    struct span_side *side;      /* per-block flags and tags, or NULL */
     struct span_bits bits[SPAN_WORDS];
     uint16_t nwords;
     uint8_t listed;      /* on a partial list (SMALL) or a free bin (FREE) */

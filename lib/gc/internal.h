@@ -1,0 +1,13 @@
+/* Names shared inside the gc floor (collect.c and leaks.c), not above. */
+#ifndef RECLAIM_GC_INTERNAL_H
+#define RECLAIM_GC_INTERNAL_H
+
+#include <stdint.h>
+
+#include "stop.h"
+
+int  gc_mark_from_roots(const struct world *w, uintptr_t self_sp);
+void gc_lock_acquire(void);
+void gc_lock_release(void);
+
+#endif
