@@ -141,11 +141,13 @@ NOINLINE int gc_mark_from_roots(const struct world *w, uintptr_t self_sp)
 
 size_t gc_collect(void)
 {
-    if (client && client->start)
-        client->start();
     if (!lock_try(&gc_lock))
         return 0;
     int saved = errno;
+    /* After the lock, so that START and END always pair; an allocation in
+     * there that triggers a collection finds the lock taken and returns. */
+    if (client && client->start)
+        client->start();
     unsigned long long t0 = now_ns();
     heap_lock_all();
     struct world w;
