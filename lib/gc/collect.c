@@ -154,7 +154,10 @@ size_t gc_collect(void)
     if (stop_world(&w)) {
         heap_unlock_all();
         heap_reset_count();
+        struct gc_stats snapshot = stats;
         lock_release(&gc_lock);
+        if (client && client->end)
+            client->end(&snapshot);   /* START and END always pair */
         errno = saved;
         return 0;
     }
@@ -220,8 +223,22 @@ size_t gc_get_threshold(void)
     return fixed_threshold;
 }
 
-void gc_lock_acquire(void) { lock_acquire(&gc_lock); }
-void gc_lock_release(void) { lock_release(&gc_lock); }
+/* For the leak check, which runs the client's hooks around its own
+ * collection-like pass. */
+void gc_lock_acquire(void)
+{
+    lock_acquire(&gc_lock);
+    if (client && client->start)
+        client->start();
+}
+
+void gc_lock_release(void)
+{
+    struct gc_stats snapshot = stats;
+    lock_release(&gc_lock);
+    if (client && client->end)
+        client->end(&snapshot);
+}
 
 void gc_init(void)
 {

@@ -280,6 +280,9 @@ void *heap_realloc(void *p, size_t n, const char *call)
     if (!q)
         return NULL;
     memcpy(q, p, n < old ? n : old);
+    /* A block that holds no pointers still holds none after a move. */
+    if (s->side && (s->side->flags[slot] & BLOCK_NOSCAN))
+        heap_block_set_flags((uintptr_t)q, BLOCK_NOSCAN, 0);
     /* A growing vector keeps its spare capacity unwritten: stale words
      * there would be taken for pointers. */
     if (n > old)
