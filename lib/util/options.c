@@ -2,6 +2,7 @@
  * malloc, so it walks the environment by hand and reports with log_line. */
 #include "options.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@ struct options options = {
     .min_heap = 4u << 20,
     .collect_every = 0,
     .stats = 0,
+    .report_path = "",
+    .exitcode = 23,            /* LeakSanitizer's */
+    .report_signal = 0,
+    .show_reachable = 0,
 };
 
 int options_parse_size(const char *s, size_t *out)
@@ -74,6 +79,36 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
+/* "USR1", "SIGUSR1" or a number. Signals the program cannot sensibly
+ * give up (KILL, STOP) or that mean a fault are refused. */
+static int parse_signal(const char *s, int *out)
+{
+    static const struct { const char *name; int sig; } names[] = {
+        { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+        { "USR2", SIGUSR2 }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
+        { "CONT", SIGCONT }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+        { "URG", SIGURG }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+        { "IO", SIGIO }, { "PWR", SIGPWR },
+    };
+    unsigned long v;
+    if (!parse_uint(s, 64, &v)) {
+        if (v == 0 || v == SIGKILL || v == SIGSTOP || v == SIGSEGV || v == SIGBUS ||
+            v == SIGILL || v == SIGFPE || v == SIGABRT || v == SIGTRAP)
+            return -1;
+        *out = (int)v;
+        return 0;
+    }
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(s, names[i].name)) {
+            *out = names[i].sig;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static void bad(const char *name, const char *value, const char *expect)
 {
     log_line("%s=%s: bad value (expected %s); ignored", name, value, expect);
@@ -107,6 +142,20 @@ static int apply(const char *nm, const char *value)
         else options.collect_every = v;
     } else if (IS("RECLAIM_STATS")) {
         if (parse_bool(value, &options.stats)) bad(nm, value, "0 or 1");
+    } else if (IS("RECLAIM_REPORT_PATH")) {
+        /* Room for ".<pid>" after it. */
+        size_t len = strlen(value);
+        if (len == 0 || len + 24 > sizeof options.report_path) bad(nm, value, "a file path prefix");
+        else memcpy(options.report_path, value, len + 1);
+    } else if (IS("RECLAIM_EXITCODE")) {
+        unsigned long v;
+        if (parse_uint(value, 255, &v)) bad(nm, value, "an exit status from 0 to 255");
+        else options.exitcode = (int)v;
+    } else if (IS("RECLAIM_REPORT_SIGNAL")) {
+        if (parse_signal(value, &options.report_signal))
+            bad(nm, value, "a signal name such as USR1, or its number");
+    } else if (IS("RECLAIM_SHOW_REACHABLE")) {
+        if (parse_bool(value, &options.show_reachable)) bad(nm, value, "0 or 1");
     } else {
         return 0;
     }
@@ -131,6 +180,8 @@ void options_parse(char *const *envp)
         nm[n] = '\0';
         if (!apply(nm, eq + 1))
             log_line("%s: unknown variable; ignored (known: RECLAIM_MODE, RECLAIM_ON_ERROR, "
-                     "RECLAIM_GROWTH, RECLAIM_MIN_HEAP, RECLAIM_COLLECT_EVERY, RECLAIM_STATS)", nm);
+                     "RECLAIM_GROWTH, RECLAIM_MIN_HEAP, RECLAIM_COLLECT_EVERY, RECLAIM_STATS, "
+                     "RECLAIM_REPORT_PATH, RECLAIM_EXITCODE, RECLAIM_REPORT_SIGNAL, "
+                     "RECLAIM_SHOW_REACHABLE)", nm);
     }
 }

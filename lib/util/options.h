@@ -15,6 +15,11 @@ struct options {
     size_t min_heap;           /* floor for the automatic trigger */
     size_t collect_every;      /* stress: collect after every N bytes (0 = off) */
     int stats;                 /* summary line at exit */
+    /* Leak reports (leaks mode). */
+    char report_path[4096];    /* raw records to <path>.<pid>; "" = text on stderr */
+    int exitcode;              /* _exit status when leaks are found (0: keep the program's) */
+    int report_signal;         /* a report on this signal, the program running on (0: none) */
+    int show_reachable;        /* list reachable blocks in the text report too */
 };
 
 extern struct options options;
