@@ -1,6 +1,7 @@
 /* Start-up that cannot happen inside malloc: reading RECLAIM_* options,
  * resolving the next allocator, registering the fork handlers and arming
- * the collector; at exit, the RECLAIM_STATS line. The
+ * the collector (or, in leaks mode, stack capture and the exit report);
+ * at exit, the RECLAIM_STATS line. The
  * heap itself initialises lazily on the first allocation, which may come
  * before any constructor runs. */
 #include <pthread.h>
@@ -8,7 +9,10 @@
 
 #include "../gc/collect.h"
 #include "../heap/heap.h"
+#include "../report/leaks.h"
+#include "../report/stack.h"
 #include "../util/options.h"
+#include "api.h"
 #include "foreign.h"
 
 extern char **environ;
@@ -17,9 +21,20 @@ extern char **environ;
  * object, and with it the constructor, into every program that allocates. */
 const int init_linked = 1;
 
-static void fork_prepare(void) { gc_fork_prepare(); heap_lock_all(); }
-static void fork_parent(void)  { heap_unlock_all(); gc_fork_parent(); }
-static void fork_child(void)   { heap_fork_child(); gc_fork_child(); }
+/* The api lock sits between the collector's and the heap's, the order a
+ * collection takes them in. */
+static void fork_prepare(void) { gc_fork_prepare(); api_fork_prepare(); heap_lock_all(); }
+static void fork_parent(void)  { heap_unlock_all(); api_fork_parent(); gc_fork_parent(); }
+static void fork_child(void)
+{
+    heap_fork_child();
+    api_fork_child();
+    gc_fork_child();
+    if (options.mode == MODE_LEAKS) {
+        stack_fork_child();
+        leakrep_fork_child();
+    }
+}
 
 __attribute__((constructor(101))) static void reclaim_init(void)
 {
@@ -27,7 +42,10 @@ __attribute__((constructor(101))) static void reclaim_init(void)
     options_parse(environ);
     foreign_resolve();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    api_init();
     gc_init();
+    if (options.mode == MODE_LEAKS)
+        leakrep_init();
 }
 
 __attribute__((destructor)) static void reclaim_fini(void)

@@ -1,14 +1,18 @@
 /* The libc allocation names, exported with glibc's semantics. Everything
  * else in the library is hidden; these functions call the heap floor
- * directly, never each other through the PLT. */
+ * directly, never each other through the PLT. In leaks mode each one that
+ * hands out a block records its caller's stack (stack_note, called from
+ * the entry point itself: that is how reclaim's own frames are dropped). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../heap/heap.h"
+#include "../report/stack.h"
 #include "../util/compiler.h"
 #include "../util/error.h"
+#include "api.h"
 #include "foreign.h"
 
 extern const int init_linked;
@@ -16,17 +20,24 @@ __attribute__((used)) static const int *const pull_init = &init_linked;
 
 RECLAIM_EXPORT void *malloc(size_t n)
 {
-    return heap_alloc(n);
+    void *p = heap_alloc(n);
+    stack_note(p, n);
+    return p;
 }
 
 static ALWAYS_INLINE void release(void *p, const char *call)
 {
     if (!p)
         return;
-    if (likely(heap_owns(p)))
+    if (likely(heap_owns(p))) {
+        /* A block with a finalizer, weak references or a count needs the
+         * api floor; a program that never used those pays one load. */
+        if (api_tracking_on() && api_free_tracked(p, call))
+            return;
         heap_free_fast(p, call);
-    else
+    } else {
         foreign_free(p);
+    }
 }
 
 RECLAIM_EXPORT void free(void *p)
@@ -41,7 +52,9 @@ RECLAIM_EXPORT void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return heap_calloc(n);
+    void *p = heap_calloc(n);
+    stack_note(p, n);
+    return p;
 }
 
 static void *resize(void *p, size_t n, const char *call)
@@ -53,8 +66,14 @@ static void *resize(void *p, size_t n, const char *call)
         release(p, call);
         return NULL;
     }
-    if (likely(heap_owns(p)))
+    if (likely(heap_owns(p))) {
+        void *q;
+        /* Moving a tracked block moves its count, finalizer and weak
+         * references with it. */
+        if (api_tracking_on() && api_realloc_tracked(p, n, call, &q))
+            return q;
         return heap_realloc(p, n, call);
+    }
     void *q = heap_alloc(n);
     if (q) {
         size_t old = foreign_usable_size(p);
@@ -66,7 +85,9 @@ static void *resize(void *p, size_t n, const char *call)
 
 RECLAIM_EXPORT void *realloc(void *p, size_t n)
 {
-    return resize(p, n, "realloc");
+    void *q = resize(p, n, "realloc");
+    stack_note(q, n);
+    return q;
 }
 
 RECLAIM_EXPORT void *reallocarray(void *p, size_t count, size_t size)
@@ -76,7 +97,9 @@ RECLAIM_EXPORT void *reallocarray(void *p, size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return resize(p, n, "reallocarray");
+    void *q = resize(p, n, "reallocarray");
+    stack_note(q, n);
+    return q;
 }
 
 static int power_of_two(size_t x)
@@ -94,6 +117,7 @@ RECLAIM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
         errno = saved;
         return ENOMEM;
     }
+    stack_note(p, n);
     *out = p;
     return 0;
 }
@@ -104,7 +128,9 @@ RECLAIM_EXPORT void *aligned_alloc(size_t align, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    return heap_memalign(align, n);
+    void *p = heap_memalign(align, n);
+    stack_note(p, n);
+    return p;
 }
 
 RECLAIM_EXPORT void *memalign(size_t align, size_t n)
@@ -116,12 +142,16 @@ RECLAIM_EXPORT void *memalign(size_t align, size_t n)
     }
     while (align & (align - 1))
         align = (align | (align - 1)) + 1;
-    return heap_memalign(align, n);
+    void *p = heap_memalign(align, n);
+    stack_note(p, n);
+    return p;
 }
 
 RECLAIM_EXPORT void *valloc(size_t n)
 {
-    return heap_memalign(OS_PAGE, n);
+    void *p = heap_memalign(OS_PAGE, n);
+    stack_note(p, n);
+    return p;
 }
 
 RECLAIM_EXPORT void *pvalloc(size_t n)
@@ -131,7 +161,9 @@ RECLAIM_EXPORT void *pvalloc(size_t n)
         return NULL;
     }
     n = (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-    return heap_memalign(OS_PAGE, n ? n : OS_PAGE);
+    void *p = heap_memalign(OS_PAGE, n ? n : OS_PAGE);
+    stack_note(p, n ? n : OS_PAGE);
+    return p;
 }
 
 RECLAIM_EXPORT size_t malloc_usable_size(void *p)

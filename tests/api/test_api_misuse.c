@@ -1,0 +1,322 @@
+/* Misuse of the API gets the one-line treatment of a bad free: releasing
+ * a block whose count is zero, retaining, releasing or giving a finalizer
+ * or a weak reference to something that is not a block start, reading a
+ * freed weak handle. Each case runs in a forked child: it writes the
+ * address it is about to pass to stdout, then misuses it; stderr must be
+ * exactly "reclaim: CALL(ADDR): WHAT\n" and the child must die of
+ * SIGABRT. With RECLAIM_ON_ERROR=warn the same line is printed and the
+ * call returns its failure value.
+ *
+ * Cases that need an environment variable the library reads at start-up
+ * (RECLAIM_ON_ERROR, RECLAIM_MODE) re-execute this binary with argv[0]
+ * "api-case:NAME"; a constructor here runs the case before Criterion
+ * starts. That is also where `reclaim_collect` in leaks mode is checked:
+ * explicit collections still collect (and finalize) there. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <signal.h>
+
+#include "api_test.h"
+
+static void say_ptr(const void *p)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%p\n", p);
+    if (write(1, buf, (size_t)n) != n)
+        _exit(90);
+}
+
+/* Hides where a pointer came from from the compiler's use-after-free
+ * warnings. */
+static void *launder(void *p)
+{
+    void *volatile v = p;
+    return v;
+}
+
+static void expect_abort(void (*fn)(void *), const char *call, const char *what)
+{
+    struct api_child c;
+    cr_assert_eq(api_run_child(fn, NULL, NULL, &c), 0);
+    char want[256];
+    char addr[32];
+    cr_assert_eq(sscanf(c.out, "%31s", addr), 1, "child wrote no address; stderr: %s", c.err);
+    snprintf(want, sizeof want, "reclaim: %s(%s): %s\n", call, addr, what);
+    cr_assert_str_eq(c.err, want);
+    cr_assert_eq(api_lines(c.err), 1);
+    cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGABRT,
+              "child status %#x, not SIGABRT", c.status);
+}
+
+static void release_never_retained(void *arg)
+{
+    (void)arg;
+    void *p = malloc(32);
+    say_ptr(p);
+    reclaim_release(p);
+}
+
+static void release_twice(void *arg)
+{
+    (void)arg;
+    void *p = reclaim_retain(malloc(32));
+    say_ptr(p);
+    reclaim_release(p);
+    reclaim_release(launder(p));
+}
+
+static void release_interior(void *arg)
+{
+    (void)arg;
+    char *p = reclaim_retain(malloc(32));
+    say_ptr(p + 8);
+    reclaim_release(p + 8);
+}
+
+static void retain_interior(void *arg)
+{
+    (void)arg;
+    char *p = malloc(100);
+    say_ptr(p + 16);
+    reclaim_retain(p + 16);
+}
+
+static int not_heap;
+
+static void retain_foreign(void *arg)
+{
+    (void)arg;
+    say_ptr(&not_heap);
+    reclaim_retain(&not_heap);
+}
+
+static void fin(void *block, void *data)
+{
+    (void)block;
+    (void)data;
+}
+
+static void finalizer_interior(void *arg)
+{
+    (void)arg;
+    char *p = malloc(100);
+    say_ptr(p + 1);
+    reclaim_set_finalizer(p + 1, fin, NULL);
+}
+
+static void finalizer_freed(void *arg)
+{
+    (void)arg;
+    char *p = malloc(100);
+    free(p);
+    p = launder(p);
+    say_ptr(p);
+    reclaim_set_finalizer(p, fin, NULL);
+}
+
+static void weak_foreign(void *arg)
+{
+    (void)arg;
+    say_ptr(&not_heap);
+    reclaim_weak_new(&not_heap);
+}
+
+static void weak_get_freed(void *arg)
+{
+    (void)arg;
+    void *t = malloc(10);
+    reclaim_weak *w = reclaim_weak_new(t);
+    reclaim_weak_free(w);
+    w = launder(w);
+    say_ptr(w);
+    reclaim_weak_get(w);
+}
+
+static void free_finalizable_twice(void *arg)
+{
+    (void)arg;
+    void *p = malloc(64);
+    reclaim_set_finalizer(p, fin, NULL);
+    say_ptr(p);
+    free(p);
+    free(launder(p));
+}
+
+Test(misuse, release_of_a_count_of_zero)
+{
+    expect_abort(release_never_retained, "reclaim_release", "reference count is already zero");
+}
+
+Test(misuse, release_more_often_than_retained)
+{
+    /* The first release freed it. */
+    expect_abort(release_twice, "reclaim_release", "not an allocated block (freed?)");
+}
+
+Test(misuse, release_of_an_interior_pointer)
+{
+    expect_abort(release_interior, "reclaim_release", "pointer into the middle of a block");
+}
+
+Test(misuse, retain_of_an_interior_pointer)
+{
+    expect_abort(retain_interior, "reclaim_retain", "pointer into the middle of a block");
+}
+
+Test(misuse, retain_of_something_not_allocated_by_reclaim)
+{
+    expect_abort(retain_foreign, "reclaim_retain", "not a block reclaim allocated");
+}
+
+Test(misuse, finalizer_on_an_interior_pointer)
+{
+    expect_abort(finalizer_interior, "reclaim_set_finalizer", "pointer into the middle of a block");
+}
+
+Test(misuse, finalizer_on_a_freed_block)
+{
+    expect_abort(finalizer_freed, "reclaim_set_finalizer", "not an allocated block (freed?)");
+}
+
+Test(misuse, weak_reference_to_something_not_allocated_by_reclaim)
+{
+    expect_abort(weak_foreign, "reclaim_weak_new", "not a block reclaim allocated");
+}
+
+Test(misuse, freed_weak_handle)
+{
+    expect_abort(weak_get_freed, "reclaim_weak_get", "not a live weak reference");
+}
+
+Test(misuse, double_free_of_a_finalizable_block)
+{
+    expect_abort(free_finalizable_twice, "free", "double free");
+}
+
+/* ---- cases run in a re-executed child ---- */
+
+static int fin_calls;
+
+static void count_fin(void *block, void *data)
+{
+    (void)block;
+    (void)data;
+    fin_calls++;
+}
+
+static API_NOINLINE uintptr_t lost_finalizable(void)
+{
+    void *p = malloc(200);
+    reclaim_set_finalizer(p, count_fin, NULL);
+    return api_mask(p);
+}
+
+/* RECLAIM_ON_ERROR=warn: the line, then the call's failure value, and the
+ * program goes on. */
+static void case_warn(void)
+{
+    char *p = malloc(32);
+    say_ptr(p);
+    int r = reclaim_release(p);
+    void *q = reclaim_retain(p + 4);
+    int f = reclaim_set_finalizer(p + 4, fin, NULL);
+    reclaim_weak *w = reclaim_weak_new(p + 4);
+    printf("release=%d retain=%s finalizer=%d weak=%s alive=%d\n", r, q == p + 4 ? "p" : "?", f,
+           w ? "?" : "NULL", reclaim_block_start(p) == p);
+    fflush(stdout);
+    _exit(0);
+}
+
+/* RECLAIM_MODE=leaks: no automatic collection, but reclaim_collect
+ * collects and finalizes. */
+static void case_leaks_collect(void)
+{
+    uintptr_t lost[20];
+    for (int i = 0; i < 20; i++)
+        lost[i] = api_new_masked(100, (uintptr_t)i);
+    uintptr_t fm = lost_finalizable();
+    api_garbage(32u << 20, 500);
+    size_t automatic = api_collections();
+    size_t freed = api_collect();
+    int gone = 0;
+    for (int i = 0; i < 20; i++)
+        gone += !api_alive(lost[i]);
+    api_collect();
+    printf("automatic=%zu freed>=20:%d gone=%d finalized=%d final_gone=%d\n", automatic,
+           freed >= 20, gone, fin_calls, !api_alive(fm));
+    fflush(stdout);
+    /* _exit: no exit-time leak report. */
+    _exit(0);
+}
+
+__attribute__((constructor)) static void run_case(int argc, char **argv)
+{
+    (void)argc;
+    if (!argv || !argv[0] || strncmp(argv[0], "api-case:", 9))
+        return;
+    if (!strcmp(argv[0] + 9, "warn"))
+        case_warn();
+    if (!strcmp(argv[0] + 9, "leaks_collect"))
+        case_leaks_collect();
+    _exit(99);
+}
+
+static void reexec(const char *name, const char *env, struct api_child *c)
+{
+    int po[2], pe[2];
+    cr_assert_eq(pipe(po), 0);
+    cr_assert_eq(pipe(pe), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        putenv((char *)env);
+        char arg0[64];
+        snprintf(arg0, sizeof arg0, "api-case:%s", name);
+        char *argv[] = { arg0, NULL };
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    int fds[2] = { po[0], pe[0] };
+    char *bufs[2] = { c->out, c->err };
+    api_drain(fds, bufs, sizeof c->out);
+    while (waitpid(pid, &c->status, 0) < 0)
+        cr_assert_eq(errno, EINTR);
+}
+
+Test(misuse, warn_mode_prints_and_goes_on)
+{
+    struct api_child c;
+    reexec("warn", "RECLAIM_ON_ERROR=warn", &c);
+    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status %#x, stderr:\n%s", c.status,
+              c.err);
+    char addr[32];
+    cr_assert_eq(sscanf(c.out, "%31s", addr), 1);
+    void *p;
+    cr_assert_eq(sscanf(addr, "%p", &p), 1);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "reclaim: reclaim_release(%p): reference count is already zero\n"
+             "reclaim: reclaim_retain(%p): pointer into the middle of a block\n"
+             "reclaim: reclaim_set_finalizer(%p): pointer into the middle of a block\n"
+             "reclaim: reclaim_weak_new(%p): pointer into the middle of a block\n",
+             p, (char *)p + 4, (char *)p + 4, (char *)p + 4);
+    cr_assert_str_eq(c.err, want);
+    cr_assert(strstr(c.out, "release=0 retain=p finalizer=-1 weak=NULL alive=1\n"), "%s", c.out);
+}
+
+Test(misuse, leaks_mode_still_collects_when_asked)
+{
+    struct api_child c;
+    reexec("leaks_collect", "RECLAIM_MODE=leaks", &c);
+    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status %#x, stderr:\n%s", c.status,
+              c.err);
+    cr_assert_str_eq(c.out, "automatic=0 freed>=20:1 gone=20 finalized=1 final_gone=1\n", "stderr: %s",
+                     c.err);
+}
