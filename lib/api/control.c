@@ -5,12 +5,15 @@
 
 #include "../gc/collect.h"
 #include "../heap/collect.h"
+#include "../report/stack.h"
 #include "../util/compiler.h"
 #include "track.h"
 
 RECLAIM_EXPORT void *reclaim_malloc(size_t size)
 {
-    return heap_calloc(size);
+    void *p = heap_calloc(size);
+    stack_note(p, size);   /* not a tail call: the caller's frame is the stack */
+    return p;
 }
 
 RECLAIM_EXPORT void *reclaim_malloc_atomic(size_t size)
@@ -20,6 +23,7 @@ RECLAIM_EXPORT void *reclaim_malloc_atomic(size_t size)
      * other: that only retains more, it never frees a live block. */
     if (p)
         heap_block_set_flags((uintptr_t)p, BLOCK_NOSCAN, 0);
+    stack_note(p, size);
     return p;
 }
 
