@@ -21,6 +21,15 @@ static struct item *stack;
 static size_t top, cap;
 static int overflowed;
 
+/* Stacks outgrown during a collection. They are unmapped only when the
+ * next marking begins: roots are walked from a /proc/self/maps snapshot
+ * while marking runs, and unmapping a stack the kernel had merged with a
+ * neighbouring mapping would shrink that mapping under the walk (a crash
+ * seen in perl). Mapping new memory never shrinks anything. */
+#define RETIRED_MAX 32
+static struct { void *p; size_t len; } retired[RETIRED_MAX];
+static unsigned nretired;
+
 #define INITIAL_CAP ((size_t)1 << 16)
 #define MAX_CAP     ((size_t)1 << 27)
 
@@ -41,8 +50,11 @@ static NOINLINE void grow(void)
     }
     for (size_t i = 0; i < top; i++)
         n[i] = stack[i];
-    if (stack)
-        os_unmap_locked(stack, cap * sizeof *stack);
+    if (stack && nretired < RETIRED_MAX) {
+        retired[nretired].p = stack;
+        retired[nretired].len = cap * sizeof *stack;
+        nretired++;
+    }
     stack = n;
     cap = ncap;
 }
@@ -130,6 +142,8 @@ static void drain(void)
 
 void mark_begin(void)
 {
+    for (; nretired; nretired--)
+        os_unmap_locked(retired[nretired - 1].p, retired[nretired - 1].len);
     scan_base = region.base;
     scan_limit = atomic_load_explicit(&region.limit, memory_order_relaxed);
 }
