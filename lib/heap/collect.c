@@ -7,12 +7,15 @@
 
 void heap_gc_begin(void)
 {
-    /* Freed slots waiting in idle threads' arrays become free slots; a
-     * busy thread (stopped inside malloc or free) keeps them, and
-     * heap_in_progress makes them roots. */
-    for (struct tcache *tc = tcache_first(); tc; tc = tc->next)
-        if (!tc->in_alloc)
-            small_flush_cached(tc, 1);
+    /* Freed slots waiting in threads' arrays become free slots, except in
+     * the one array a busy thread (stopped inside malloc or free) may be
+     * using, or all of them when it is exiting: heap_in_progress makes
+     * those roots instead. */
+    for (struct tcache *tc = tcache_first(); tc; tc = tc->next) {
+        int busy = tc->in_alloc;
+        if (busy != TC_BUSY_EXIT)
+            small_flush_cached(tc, 1, tcache_busy_class(busy));
+    }
     uint32_t n = pages_span_limit();
     for (uint32_t id = 1; id < n; id++) {
         struct span *s = &region.spans[id];
@@ -35,21 +38,33 @@ static void protect_word(struct span *s, unsigned w,
 void heap_in_progress(void (*fn)(uintptr_t, size_t, void *), void *arg)
 {
     for (struct tcache *tc = tcache_first(); tc; tc = tc->next) {
-        if (!tc->in_alloc)
+        int busy = tc->in_alloc;
+        if (!busy)
             continue;
-        /* A thread stopped inside malloc may hold its new block only as
-         * (span, slot) in registers: keep every block of its current words. */
-        for (unsigned c = 0; c < SC_COUNT; c++) {
-            struct tbin *b = &tc->bins[c];
+        if (busy == TC_BUSY_EXIT) {
+            /* Giving everything back: its arrays were not flushed. */
+            for (unsigned c = 0; c < SC_COUNT; c++)
+                for (unsigned i = 0; i < TC_CACHE; i++)
+                    if (tc->bins[c].cached[i])
+                        fn((uintptr_t)tc->bins[c].cached[i], 1, arg);
+            continue;
+        }
+        int bc = tcache_busy_class(busy);
+        if (bc >= 0) {
+            struct tbin *b = &tc->bins[bc];
+            /* A thread stopped inside malloc may hold its new block only as
+             * (span, slot) in registers: keep the blocks of the current word
+             * of the class it is allocating from... */
             if (b->span && b->span->kind == SPAN_SMALL)
                 protect_word(b->span, b->word, fn, arg);
-        }
-        /* ... and every slot of its free-slot arrays, one of which it may
-         * be taking or putting back. */
-        for (unsigned c = 0; c < SC_COUNT; c++)
+            /* ... and the slots of that class's free-slot array, one of
+             * which it may be taking or putting back. Only this class:
+             * keeping every class's blocks hid leaks from reports made
+             * while a thread was inside malloc. */
             for (unsigned i = 0; i < TC_CACHE; i++)
-                if (tc->bins[c].cached[i])
-                    fn((uintptr_t)tc->bins[c].cached[i], 1, arg);
+                if (b->cached[i])
+                    fn((uintptr_t)b->cached[i], 1, arg);
+        }
         if (tc->pending)
             fn(tc->pending, 1, arg);
     }

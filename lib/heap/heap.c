@@ -91,7 +91,7 @@ static void *large_alloc(size_t n, size_t align, int zero)
         errno = ENOMEM;
         return NULL;
     }
-    tc->in_alloc = 1;
+    tc->in_alloc = TC_BUSY_LARGE;
     int clean;
     struct span *s = pages_alloc(npages, align_pages, &clean);
     void *p = NULL;

@@ -86,7 +86,7 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
                 s->side->flags[i] = 0;
             struct tbin *bin = &tc->bins[s->cls];
             /* Raised before the cache is read (see small_alloc). */
-            tc->in_alloc = 1;
+            tc->in_alloc = TC_BUSY_FREE(s->cls);
             __asm__ __volatile__("" : : : "memory");
             uint32_t n = bin->ncached;
             if (likely(n < TC_CACHE)) {

@@ -327,7 +327,7 @@ void *small_alloc_slow(unsigned c)
         errno = ENOMEM;
         return NULL;
     }
-    tc->in_alloc = 1;
+    tc->in_alloc = TC_BUSY_ALLOC(c);
     __asm__ __volatile__("" : : : "memory");
     struct tbin *b = &tc->bins[c];
     void *p = NULL;
@@ -398,9 +398,11 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     notify(s);
 }
 
-void small_flush_cached(struct tcache *tc, int by_collector)
+void small_flush_cached(struct tcache *tc, int by_collector, int skip_class)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
+        if ((int)c == skip_class)
+            continue;
         struct tbin *b = &tc->bins[c];
         for (unsigned i = 0; i < b->ncached; i++) {
             struct span *s = span_of_block((uintptr_t)b->cached[i]);
@@ -423,7 +425,11 @@ void small_flush_cached(struct tcache *tc, int by_collector)
  * spans stay on their partial lists instead of going back to it. */
 void small_abandon_all(struct tcache *tc, int locked)
 {
-    small_flush_cached(tc, 0);
+    /* The collector must neither flush these arrays too nor free what is
+     * in them while this runs. */
+    tc->in_alloc = TC_BUSY_EXIT;
+    __asm__ __volatile__("" : : : "memory");
+    small_flush_cached(tc, 0, -1);
     if (!locked)
         small_lock_all();
     for (struct span *s = atomic_exchange(&tc->remote, NULL); s; s = s->rnext)
@@ -454,4 +460,6 @@ void small_abandon_all(struct tcache *tc, int locked)
         heap_count_free(tc->freed);
         tc->freed = 0;
     }
+    __asm__ __volatile__("" : : : "memory");
+    tc->in_alloc = 0;
 }

@@ -23,10 +23,11 @@ int  small_span_unused(struct span *s);
 void small_unlist_locked(struct span *s);
 /* Puts an unowned span on its class's partial list (class lock held). */
 void small_relist_locked(struct span *s);
-/* Empties a cache's free-slot arrays: their slots become plain free
- * slots. by_collector: the owner is stopped (not inside malloc or free)
- * rather than exiting or gone, so its private counts are left to it. */
-void small_flush_cached(struct tcache *tc, int by_collector);
+/* Empties a cache's free-slot arrays (all but skip_class's, when that is
+ * not -1): their slots become plain free slots. by_collector: the owner
+ * is stopped rather than exiting or gone, so its private counts are left
+ * to it. */
+void small_flush_cached(struct tcache *tc, int by_collector, int skip_class);
 /* Folds pending remote frees into the alloc bitmap (span held exclusively
  * or the world stopped). */
 void small_fold(struct span *s);
@@ -38,7 +39,7 @@ static ALWAYS_INLINE void *small_alloc(unsigned c)
         struct tbin *b = &tc->bins[c];
         /* Raised before the cache is read: the collector empties the arrays
          * of threads that are not inside malloc or free. */
-        tc->in_alloc = 1;
+        tc->in_alloc = TC_BUSY_ALLOC(c);
         __asm__ __volatile__("" : : : "memory");
         uint32_t n = b->ncached;
         if (likely(n)) {

@@ -26,8 +26,10 @@ struct tbin {
 
 struct tcache {
     struct tbin bins[SC_COUNT];
-    /* Set while this thread is inside malloc or free; the collector then
-     * treats the current words, the cached slots and `pending` as live. */
+    /* Non-zero while this thread is inside malloc or free, and says what it
+     * is doing (TC_BUSY_*), so that the collector keeps exactly the blocks
+     * it may be handing out or putting back: the current word and cached
+     * slots of that one class, or `pending`. */
     volatile int in_alloc;
     volatile uintptr_t pending;
     /* Owned spans that other threads (or the collector) freed into. */
@@ -39,6 +41,24 @@ struct tcache {
 };
 
 #define TC_DEAD ((struct tcache *)1)
+
+/* in_alloc values: allocating from class c, freeing into class c,
+ * allocating a large block, or giving everything back (thread exit). A
+ * thread busy with one class touches no other class's free-slot array. */
+#define TC_BUSY_ALLOC(c) (1 + (int)(c))
+#define TC_BUSY_FREE(c)  (0x100 + (int)(c))
+#define TC_BUSY_LARGE    0x200
+#define TC_BUSY_EXIT     0x300
+
+/* The class a busy value is about, or -1 (large, exit, idle). */
+static inline int tcache_busy_class(int busy)
+{
+    if (busy >= TC_BUSY_ALLOC(0) && busy < TC_BUSY_ALLOC(SC_COUNT))
+        return busy - TC_BUSY_ALLOC(0);
+    if (busy >= TC_BUSY_FREE(0) && busy < TC_BUSY_FREE(SC_COUNT))
+        return busy - TC_BUSY_FREE(0);
+    return -1;
+}
 
 extern __thread struct tcache *tc_self __attribute__((tls_model("initial-exec")));
 
