@@ -10,6 +10,7 @@
 #include "../heap/heap.h"
 #include "../heap/os.h"
 #include "../util/compiler.h"
+#include "../util/sort.h"
 
 struct fill { struct api_snapshot *s; size_t cap; int full; };
 
@@ -53,36 +54,14 @@ void api_snapshot_free(struct api_snapshot *s)
     s->n = 0;
 }
 
-/* Heap sort: in place, no allocation, n log n whatever the input order. */
-static void sift(struct api_block *b, size_t i, size_t n)
+static int block_before(const void *a, const void *b)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && b[c + 1].start > b[c].start)
-            c++;
-        if (b[i].start >= b[c].start)
-            return;
-        struct api_block t = b[i];
-        b[i] = b[c];
-        b[c] = t;
-        i = c;
-    }
+    return ((const struct api_block *)a)->start < ((const struct api_block *)b)->start;
 }
 
 void api_snapshot_sort(struct api_snapshot *s)
 {
-    struct api_block *b = s->b;
-    size_t n = s->n;
-    for (size_t i = n / 2; i-- > 0;)
-        sift(b, i, n);
-    for (size_t end = n; end-- > 1;) {
-        struct api_block t = b[0];
-        b[0] = b[end];
-        b[end] = t;
-        sift(b, 0, end);
-    }
+    sort_heap(s->b, s->n, sizeof *s->b, block_before);
 }
 
 long api_snapshot_find(const struct api_snapshot *s, uintptr_t w)

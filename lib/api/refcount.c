@@ -50,15 +50,7 @@ RECLAIM_EXPORT int reclaim_release(void *p)
     }
     /* Counted before retiring: api_rec_retire only uncounts live counts. */
     atomic_fetch_sub_explicit(&api_nretained, 1, memory_order_relaxed);
-    reclaim_finalizer_fn fn;
-    void *data;
-    api_rec_retire(r, &fn, &data);
-    lock_release(&api_lock);
-    /* p is in this frame, so the block stays allocated (a root) while its
-     * finalizer runs, even if a collection runs meanwhile. */
-    if (fn)
-        fn(p, data);
-    heap_free(p, "reclaim_release");
+    api_rec_finish(r, p, "reclaim_release");
     return 0;
 }
 

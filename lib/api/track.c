@@ -240,15 +240,21 @@ int api_free_tracked(void *p, const char *call)
         lock_release(&api_lock);
         return 0;
     }
+    api_rec_finish(r, p, call);
+    return 1;
+}
+
+void api_rec_finish(struct api_rec *r, void *p, const char *call)
+{
     reclaim_finalizer_fn fn;
     void *data;
     api_rec_retire(r, &fn, &data);
     lock_release(&api_lock);
-    /* The block is still allocated and intact while its finalizer runs. */
+    /* p is in this frame, so the block stays allocated and intact (a root)
+     * while its finalizer runs, even if a collection runs meanwhile. */
     if (fn)
         fn(p, data);
     heap_free(p, call);
-    return 1;
 }
 
 int api_realloc_tracked(void *p, size_t n, const char *call, void **out)

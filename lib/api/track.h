@@ -80,6 +80,9 @@ void api_weak_clear_all(struct api_rec *r);
  * table, clears its weak references, returns its finalizer in *fn and *data
  * and frees r. */
 void api_rec_retire(struct api_rec *r, reclaim_finalizer_fn *fn, void **data);
+/* The block p of r goes now: retires r, releases api_lock (held by the
+ * caller), runs the finalizer if there was one, then frees p. */
+void api_rec_finish(struct api_rec *r, void *p, const char *call);
 
 /* 1 when p is the start of an allocated block (filled into *b);
  * otherwise reports the misuse as `call` and returns 0. */

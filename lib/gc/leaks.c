@@ -13,6 +13,7 @@
 
 #include "../heap/collect.h"
 #include "../heap/os.h"
+#include "../util/sort.h"
 #include "internal.h"
 
 struct lost {
@@ -60,34 +61,10 @@ static int report_reachable(uintptr_t start, size_t size, void *arg)
     return 0;
 }
 
-/* Heap sort by start: no allocation, and the blocks come in span order. */
-static void sift(struct lost *v, size_t i, size_t n)
+/* By address: the blocks come in span order, and find_lost searches. */
+static int lost_before(const void *a, const void *b)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && v[c + 1].start > v[c].start)
-            c++;
-        if (v[i].start >= v[c].start)
-            return;
-        struct lost t = v[i];
-        v[i] = v[c];
-        v[c] = t;
-        i = c;
-    }
-}
-
-static void sort_lost(struct lost *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(v, i, n);
-    for (size_t end = n; end-- > 1;) {
-        struct lost t = v[0];
-        v[0] = v[end];
-        v[end] = t;
-        sift(v, 0, end);
-    }
+    return ((const struct lost *)a)->start < ((const struct lost *)b)->start;
 }
 
 static struct lost *find_lost(struct lost_list *l, uintptr_t start)
@@ -152,9 +129,7 @@ int gc_leak_check(uintptr_t self_sp, leak_fn fn, void *arg)
         return -1;
     }
     heap_gc_begin();
-    /* roots_enumerate starts a stack 128 bytes (the red zone) below the
-     * pointer it is given: that is dead space here. */
-    int r = gc_mark_from_roots(&w, self_sp + 128);
+    int r = gc_mark_from_roots(&w, self_sp);
     if (r == 0) {
         struct reach_ctx rc = { fn, arg };
         heap_for_each_block_locked(report_reachable, &rc);
@@ -167,7 +142,7 @@ int gc_leak_check(uintptr_t self_sp, leak_fn fn, void *arg)
             l.v = mem;
             uintptr_t *stack = (uintptr_t *)(l.v + n);
             heap_for_each_block_locked(collect_unmarked, &l);
-            sort_lost(l.v, l.n);
+            sort_heap(l.v, l.n, sizeof *l.v, lost_before);
             for (size_t i = 0; i < l.n; i++)
                 visit(&l, &l.v[i], stack, n);
             for (size_t i = 0; i < l.n; i++)

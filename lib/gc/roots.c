@@ -79,7 +79,9 @@ struct roots_scratch {
     unsigned char chunk[ROOTS_CHUNK];
 };
 
-struct roots_thr { uintptr_t sp; pid_t tid; };
+/* redzone: live bytes below sp (a stopped thread may be in a leaf
+ * function; the calling thread is running, so none). */
+struct roots_thr { uintptr_t sp; size_t redzone; pid_t tid; };
 
 static struct roots_buf roots_maps_buf, roots_thr_buf, roots_scratch_buf;
 static enum roots_pages roots_method = ROOTS_PAGES_AUTO;
@@ -573,7 +575,7 @@ static uintptr_t roots_dead_thread(uintptr_t s, uintptr_t e)
 static void roots_heap_stack(struct roots_ctx *c, const struct roots_thr *t,
                              uintptr_t vma_end, const char *what)
 {
-    uintptr_t a = t->sp >= ROOTS_RED_ZONE ? t->sp - ROOTS_RED_ZONE : 0;
+    uintptr_t a = t->sp >= t->redzone ? t->sp - t->redzone : 0;
     uintptr_t b = t->sp + ROOTS_HEAP_STACK_MAX;
     struct heap_block blk;
     if (heap_find(t->sp, &blk)) {
@@ -629,7 +631,7 @@ static void roots_walk(struct roots_ctx *c, struct roots_thr *thr, size_t nthr)
         }
 
         if (low) {
-            uintptr_t lo = low->sp >= m.start + ROOTS_RED_ZONE ? low->sp - ROOTS_RED_ZONE : m.start;
+            uintptr_t lo = low->sp >= m.start + low->redzone ? low->sp - low->redzone : m.start;
             if (!guarded && strcmp(m.path, "[stack]") != 0)
                 roots_emit(c, m.start, lo, ROOT_MAPPING, path, m.shared);
             roots_thread_name(name, sizeof name, "thread", low->tid);
@@ -678,11 +680,13 @@ int roots_enumerate(const struct world *w, uintptr_t self_sp, root_fn fn, void *
     for (size_t i = 0; w && i < w->count; i++) {
         if (w->threads[i].sp) {
             thr[n].sp = w->threads[i].sp;
+            thr[n].redzone = ROOTS_RED_ZONE;
             thr[n].tid = w->threads[i].tid;
             n++;
         }
     }
     thr[n].sp = self_sp;
+    thr[n].redzone = 0;
     thr[n].tid = gettid();
     n++;
     roots_sort_thr(thr, n);

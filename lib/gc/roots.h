@@ -1,6 +1,7 @@
 /* Roots: every place an unmodified program can keep a pointer. Recomputed
  * at each collection from /proc/self/maps, because mappings change:
- *   - the stack of every thread from its stack pointer (less the 128-byte
+ *   - the stack of every thread from its stack pointer (less, for a stopped
+ *     thread, the 128-byte
  *     red zone) up to the end of its stack mapping, and its registers;
  *   - every other readable and writable mapping: data and bss of the
  *     executable and of each loaded library, static and dynamic TLS, the
@@ -27,8 +28,10 @@ enum root_kind {
 typedef void (*root_fn)(uintptr_t start, uintptr_t end, enum root_kind kind,
                         const char *what, void *arg);
 
-/* self_sp: the collecting thread's own stack pointer; its registers must
- * already be spilled to its stack by the caller. Returns 0, or -1 when the
+/* self_sp: where the collecting thread's live stack starts, scanned
+ * exactly (it is running, so it has no red zone; a leak check passes the
+ * frame that called exit()); its registers must already be spilled above
+ * it by the caller. Returns 0, or -1 when the
  * roots could not be found (/proc/self/maps unreadable, e.g. no file
  * descriptor left, or no memory for the scratch buffers): nothing was
  * reported completely and the caller must not sweep. errno is preserved. */

@@ -48,26 +48,6 @@ void os_decommit(void *addr, size_t size)
     errno = saved;
 }
 
-void *os_map(size_t size)
-{
-    int saved = errno;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    errno = saved;
-    if (p == MAP_FAILED)
-        return NULL;
-    os_register(p, size);
-    return p;
-}
-
-void os_unmap(void *addr, size_t size)
-{
-    int saved = errno;
-    os_unregister(addr);
-    munmap(addr, size);
-    errno = saved;
-}
-
 static void register_locked(void *addr, size_t size)
 {
     for (size_t i = 0; i < MAX_RANGES; i++) {
@@ -118,6 +98,21 @@ void os_unmap_locked(void *addr, size_t size)
     unregister_locked(addr);
     munmap(addr, size);
     errno = saved;
+}
+
+void *os_map(size_t size)
+{
+    lock_acquire(&ranges_lock);
+    void *p = os_map_locked(size);
+    lock_release(&ranges_lock);
+    return p;
+}
+
+void os_unmap(void *addr, size_t size)
+{
+    lock_acquire(&ranges_lock);
+    os_unmap_locked(addr, size);
+    lock_release(&ranges_lock);
 }
 
 size_t os_ranges(struct os_range *out, size_t max)

@@ -52,20 +52,27 @@ static struct span *block_span(uintptr_t start, uint32_t *slot)
     return b.span;
 }
 
+/* The side data of the block starting at start, if it has any (make: one
+ * is made when missing), and its slot. */
+static struct span_side *block_side(uintptr_t start, uint32_t *slot, int make)
+{
+    struct span *s = block_span(start, slot);
+    if (!s)
+        return NULL;
+    return make ? side_of(s) : s->side;
+}
+
 unsigned heap_block_flags(uintptr_t start)
 {
     uint32_t slot;
-    struct span *s = block_span(start, &slot);
-    return s && s->side ? s->side->flags[slot] : 0;
+    struct span_side *side = block_side(start, &slot, 0);
+    return side ? side->flags[slot] : 0;
 }
 
 int heap_block_set_flags(uintptr_t start, unsigned set, unsigned clear)
 {
     uint32_t slot;
-    struct span *s = block_span(start, &slot);
-    if (!s)
-        return -1;
-    struct span_side *side = side_of(s);
+    struct span_side *side = block_side(start, &slot, 1);
     if (!side)
         return -1;
     side->flags[slot] = (uint8_t)((side->flags[slot] & ~clear) | set);
@@ -75,17 +82,14 @@ int heap_block_set_flags(uintptr_t start, unsigned set, unsigned clear)
 uint32_t heap_block_tag(uintptr_t start)
 {
     uint32_t slot;
-    struct span *s = block_span(start, &slot);
-    return s && s->side ? s->side->tags[slot] : 0;
+    struct span_side *side = block_side(start, &slot, 0);
+    return side ? side->tags[slot] : 0;
 }
 
 int heap_block_set_tag(uintptr_t start, uint32_t tag)
 {
     uint32_t slot;
-    struct span *s = block_span(start, &slot);
-    if (!s)
-        return -1;
-    struct span_side *side = side_of(s);
+    struct span_side *side = block_side(start, &slot, 1);
     if (!side)
         return -1;
     side->tags[slot] = tag;

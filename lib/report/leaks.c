@@ -31,6 +31,7 @@
 #include "../util/lock.h"
 #include "../util/log.h"
 #include "../util/options.h"
+#include "../util/sort.h"
 #include "stack.h"
 #include "write.h"
 
@@ -85,34 +86,9 @@ static int before(const struct leakrep_record *a, const struct leakrep_record *b
     return a->stack < b->stack;
 }
 
-/* Heap sort: qsort may allocate, and the report stays off the heap. */
-static void sift(struct leakrep_record *v, size_t i, size_t n)
+static int record_before(const void *a, const void *b)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && before(&v[c], &v[c + 1]))
-            c++;
-        if (!before(&v[i], &v[c]))
-            return;
-        struct leakrep_record t = v[i];
-        v[i] = v[c];
-        v[c] = t;
-        i = c;
-    }
-}
-
-static void sort_records(struct leakrep_record *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(v, i, n);
-    for (size_t end = n; end-- > 1;) {
-        struct leakrep_record t = v[0];
-        v[0] = v[end];
-        v[end] = t;
-        sift(v, 0, end);
-    }
+    return before(a, b);
 }
 
 static size_t records_bytes(const struct leakrep_result *r)
@@ -167,7 +143,7 @@ static int run_check(uintptr_t self_sp, struct leakrep_result *r)
             r->rec[r->nrec++] = (struct leakrep_record){ id, (enum leak_kind)k, c->blocks, c->bytes };
         }
     }
-    sort_records(r->rec, r->nrec);
+    sort_heap(r->rec, r->nrec, sizeof *r->rec, record_before);
     os_unmap(a.by, bytes);
     return 0;
 }
