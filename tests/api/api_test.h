@@ -26,6 +26,8 @@
 
 #include <reclaim.h>
 
+#include "../unit/unit.h"
+
 #define API_NOINLINE __attribute__((noinline))
 #define API_UNUSED __attribute__((unused))
 #define API_MASK ((uintptr_t)0x5a5aa5a5c3c33c3cull)
@@ -119,112 +121,6 @@ static API_UNUSED API_NOINLINE void api_garbage(size_t bytes, size_t piece)
     api_sink = NULL;
 }
 
-/* ---- children ---- */
-
-struct api_child {
-    int status;          /* from waitpid */
-    char out[4096];      /* stdout, NUL-terminated, truncated */
-    char err[4096];      /* stderr, likewise */
-};
-
-static API_UNUSED void api_drain(int fds[2], char *bufs[2], size_t cap)
-{
-    size_t len[2] = { 0, 0 };
-    int open_fds = 2;
-    while (open_fds) {
-        struct pollfd pf[2];
-        int n = 0, which[2];
-        for (int i = 0; i < 2; i++)
-            if (fds[i] >= 0) {
-                pf[n].fd = fds[i];
-                pf[n].events = POLLIN;
-                which[n++] = i;
-            }
-        if (poll(pf, (nfds_t)n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (int k = 0; k < n; k++) {
-            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            int i = which[k];
-            char tmp[512];
-            ssize_t r = read(fds[i], tmp, sizeof tmp);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                close(fds[i]);
-                fds[i] = -1;
-                open_fds--;
-                continue;
-            }
-            size_t room = cap - 1 - len[i];
-            size_t take = (size_t)r < room ? (size_t)r : room;
-            memcpy(bufs[i] + len[i], tmp, take);
-            len[i] += take;
-        }
-    }
-    bufs[0][len[0]] = '\0';
-    bufs[1][len[1]] = '\0';
-}
-
-/* Runs fn(arg) in a forked child with stdout and stderr captured (no core
- * files); the child exits 0 if fn returns. With env set ("NAME=value"),
- * the child instead re-executes this binary with env added and argv
- * {argv0, NULL}, for cases the library constructor must see; a
- * constructor in the test picks the case up. -1 if it could not start. */
-static API_UNUSED int api_run_child(void (*fn)(void *), void *arg, const char *env,
-                                    struct api_child *res)
-{
-    int po[2], pe[2];
-    if (pipe(po))
-        return -1;
-    if (pipe(pe)) {
-        close(po[0]);
-        close(po[1]);
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        struct rlimit no_core = { 0, 0 };
-        setrlimit(RLIMIT_CORE, &no_core);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(po[1]);
-        close(pe[0]);
-        close(pe[1]);
-        if (env) {
-            putenv((char *)env);
-            char *argv[] = { (char *)"api-test-child", NULL };
-            execv("/proc/self/exe", argv);
-            _exit(127);
-        }
-        fn(arg);
-        _exit(0);
-    }
-    close(po[1]);
-    close(pe[1]);
-    int fds[2] = { po[0], pe[0] };
-    char *bufs[2] = { res->out, res->err };
-    api_drain(fds, bufs, sizeof res->out);
-    while (waitpid(pid, &res->status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return 0;
-}
-
-/* Number of '\n' in s. */
-static API_UNUSED int api_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
+/* ---- children: tests/unit/unit.h's runner (unit_run_child, with an
+ * optional re-exec environment), struct unit_child and unit_lines. ---- */
 #endif

@@ -165,7 +165,7 @@ static API_NOINLINE void chain_from_a_global(void)
     int r = explain_masked(t, fd);
     const char *s = captured_text(fd);
     cr_assert_eq(r, 1, "explain returned %d and wrote:\n%s", r, s);
-    cr_assert_eq(api_lines(s), 4, "explain wrote:\n%s", s);
+    cr_assert_eq(unit_lines(s), 4, "explain wrote:\n%s", s);
     char want[256];
     cr_assert(!strncmp(s, "root: ", 6), "explain wrote:\n%s", s);
     cr_assert(strstr(s, "test_api_introspect"), "root not named after the program:\n%s", s);
@@ -187,14 +187,14 @@ Test(introspect, explain_unreachable_and_not_a_block)
     int fd = capture_fd();
     cr_assert_eq(explain_masked(t, fd), 0);
     const char *s = captured_text(fd);
-    cr_assert_eq(api_lines(s), 1, "%s", s);
+    cr_assert_eq(unit_lines(s), 1, "%s", s);
     cr_assert(strstr(s, "not reachable from any root"), "%s", s);
 
     int local;
     fd = capture_fd();
     cr_assert_eq(reclaim_explain(&local, fd), -1);
     s = captured_text(fd);
-    cr_assert_eq(api_lines(s), 1, "%s", s);
+    cr_assert_eq(unit_lines(s), 1, "%s", s);
     cr_assert(strstr(s, ": not a block"), "%s", s);
 }
 
@@ -206,7 +206,7 @@ Test(introspect, explain_from_a_retained_block_and_a_registered_range)
     cr_assert_eq(explain_masked(t, fd), 1);
     const char *s = captured_text(fd);
     cr_assert(!strncmp(s, "root: reference count 1 (reclaim_retain) ->\n", 44), "%s", s);
-    cr_assert_eq(api_lines(s), 2, "%s", s);
+    cr_assert_eq(unit_lines(s), 2, "%s", s);
     reclaim_release(api_unmask(t));
 
     static void *holder;

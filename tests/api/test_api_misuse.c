@@ -36,14 +36,14 @@ static void *launder(void *p)
 
 static void expect_abort(void (*fn)(void *), const char *call, const char *what)
 {
-    struct api_child c;
-    cr_assert_eq(api_run_child(fn, NULL, NULL, &c), 0);
+    struct unit_child c;
+    cr_assert_eq(unit_run_child(fn, NULL, NULL, &c), 0);
     char want[256];
     char addr[32];
     cr_assert_eq(sscanf(c.out, "%31s", addr), 1, "child wrote no address; stderr: %s", c.err);
     snprintf(want, sizeof want, "reclaim: %s(%s): %s\n", call, addr, what);
     cr_assert_str_eq(c.err, want);
-    cr_assert_eq(api_lines(c.err), 1);
+    cr_assert_eq(unit_lines(c.err), 1);
     cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGABRT,
               "child status %#x, not SIGABRT", c.status);
 }
@@ -261,7 +261,7 @@ __attribute__((constructor)) static void run_case(int argc, char **argv)
     _exit(99);
 }
 
-static void reexec(const char *name, const char *env, struct api_child *c)
+static void reexec(const char *name, const char *env, struct unit_child *c)
 {
     int po[2], pe[2];
     cr_assert_eq(pipe(po), 0);
@@ -285,14 +285,14 @@ static void reexec(const char *name, const char *env, struct api_child *c)
     close(pe[1]);
     int fds[2] = { po[0], pe[0] };
     char *bufs[2] = { c->out, c->err };
-    api_drain(fds, bufs, sizeof c->out);
+    unit_drain(fds, bufs, sizeof c->out);
     while (waitpid(pid, &c->status, 0) < 0)
         cr_assert_eq(errno, EINTR);
 }
 
 Test(misuse, warn_mode_prints_and_goes_on)
 {
-    struct api_child c;
+    struct unit_child c;
     reexec("warn", "RECLAIM_ON_ERROR=warn", &c);
     cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status %#x, stderr:\n%s", c.status,
               c.err);
@@ -313,7 +313,7 @@ Test(misuse, warn_mode_prints_and_goes_on)
 
 Test(misuse, leaks_mode_still_collects_when_asked)
 {
-    struct api_child c;
+    struct unit_child c;
     reexec("leaks_collect", "RECLAIM_MODE=leaks", &c);
     cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status %#x, stderr:\n%s", c.status,
               c.err);

@@ -308,7 +308,7 @@ static void abort_case(const char *name)
     const struct misuse *m = find_case(name);
     cr_assert_not_null(m);
     struct unit_child c;
-    cr_assert_eq(unit_run_child(run_in_fork, (void *)m, &c), 0);
+    cr_assert_eq(unit_run_child(run_in_fork, (void *)m, NULL, &c), 0);
     cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGABRT,
               "%s: child did not die of SIGABRT (status %#x, stderr \"%s\")", name, c.status, c.err);
     expect_line(m, &c, "abort");
@@ -321,7 +321,7 @@ static void warn_case(const char *name)
     cr_assert_not_null(m);
     struct exec_arg a = { name, warn };
     struct unit_child c;
-    cr_assert_eq(unit_run_child(run_in_exec, &a, &c), 0);
+    cr_assert_eq(unit_run_child(run_in_exec, &a, NULL, &c), 0);
     cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0,
               "%s: with RECLAIM_ON_ERROR=warn the child did not carry on (status %#x, stderr "
               "\"%s\")", name, c.status, c.err);
@@ -353,7 +353,7 @@ static void startup(const char *const *env, const char *needle)
 {
     struct exec_arg a = { "none", env };
     struct unit_child c;
-    cr_assert_eq(unit_run_child(run_in_exec, &a, &c), 0);
+    cr_assert_eq(unit_run_child(run_in_exec, &a, NULL, &c), 0);
     cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status %#x, stderr \"%s\"",
               c.status, c.err);
     cr_assert_str_eq(c.out, "none\n", "the re-executed child did not run its case");

@@ -119,7 +119,7 @@ Test(realloc, zero_size_frees)
     static const size_t s[] = { 10, 5000, 100000 };
     for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
         struct unit_child c;
-        cr_assert_eq(unit_run_child(realloc_zero_then_free, (void *)(uintptr_t)s[i], &c), 0);
+        cr_assert_eq(unit_run_child(realloc_zero_then_free, (void *)(uintptr_t)s[i], NULL, &c), 0);
         cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGABRT,
                   "size %zu: status %#x, stderr \"%s\"", s[i], c.status, c.err);
         char want[128];

@@ -116,7 +116,13 @@ static inline void unit_drain(int fds[2], char *bufs[2], size_t cap)
  * child exits 0 if fn returns. No core files: an expected abort() should
  * not litter the build tree or take seconds to dump. Returns -1 if the
  * child could not be started. */
-static inline int unit_run_child(void (*fn)(void *), void *arg, struct unit_child *res)
+/* Runs fn(arg) in a forked child with stdout and stderr captured (no core
+ * files); the child exits 0 if fn returns. With env set ("NAME=value"),
+ * the child instead re-executes this binary with env added and argv
+ * {"test-child", NULL}, for cases the library constructor must see.
+ * -1 if it could not start. */
+static inline int unit_run_child(void (*fn)(void *), void *arg, const char *env,
+                                 struct unit_child *res)
 {
     int po[2], pe[2];
     if (pipe(po))
@@ -139,6 +145,12 @@ static inline int unit_run_child(void (*fn)(void *), void *arg, struct unit_chil
         close(po[1]);
         close(pe[0]);
         close(pe[1]);
+        if (env) {
+            putenv((char *)env);
+            char *argv[] = { (char *)"test-child", NULL };
+            execv("/proc/self/exe", argv);
+            _exit(127);
+        }
         fn(arg);
         _exit(0);
     }
