@@ -405,6 +405,11 @@ void small_flush_cached(struct tcache *tc, int by_collector, int skip_class)
             continue;
         struct tbin *b = &tc->bins[c];
         for (unsigned i = 0; i < b->ncached; i++) {
+            /* In a fork child, a thread that no longer exists may have
+             * been stopped by the fork between taking an entry (NULL) and
+             * lowering the count: that block was its, and is garbage now. */
+            if (!b->cached[i])
+                continue;
             struct span *s = span_of_block((uintptr_t)b->cached[i]);
             uint32_t slot = span_slot(s, (uintptr_t)b->cached[i]);
             b->cached[i] = NULL;
