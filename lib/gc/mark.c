@@ -75,17 +75,12 @@ static ALWAYS_INLINE void push(uintptr_t start, size_t size)
 }
 
 /* The marker is a small software pipeline, because marking a random
- * graph is bound by memory latency. A candidate word waits in a first ring
- * while its page-map entry is prefetched, then in a second while its span
- * descriptor is; a reached block waits in a FIFO (after the stack) while
- * its contents are prefetched. All three persist across blocks: a block of
- * a few words would never fill a per-block ring. */
-#define WRING 8
+ * graph is bound by memory latency: a candidate word waits in a ring while
+ * its span descriptor is prefetched, and a reached block waits in a FIFO
+ * (after the stack) while its contents are prefetched. Both persist across
+ * blocks: a block of a few words would never fill a per-block ring. */
 #define RING 16
 #define FIFO 8
-
-static uintptr_t wring[WRING];
-static unsigned wring_n, wring_head;
 
 static struct span *ring_s[RING];
 static uintptr_t ring_w[RING];
@@ -107,25 +102,6 @@ static ALWAYS_INLINE void resolve_oldest(void)
     ring_n--;
 }
 
-/* Moves the oldest word of the first ring on to the second, when it lies
- * in a span. */
-static ALWAYS_INLINE void advance_oldest_word(void)
-{
-    uintptr_t w = wring[wring_head];
-    wring_head = (wring_head + 1) % WRING;
-    wring_n--;
-    struct span *s = heap_candidate_span(w, scan_base);
-    if (!s)
-        return;
-    __builtin_prefetch(s);
-    if (ring_n == RING)
-        resolve_oldest();
-    unsigned slot = (ring_head + ring_n) % RING;
-    ring_s[slot] = s;
-    ring_w[slot] = w;
-    ring_n++;
-}
-
 static void scan(uintptr_t lo, uintptr_t hi)
 {
     uintptr_t base = scan_base;
@@ -133,13 +109,16 @@ static void scan(uintptr_t lo, uintptr_t hi)
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
         uintptr_t w = *(const uintptr_t *)p;
-        if (w - base >= limit)
+        struct span *s = heap_candidate(w, base, limit);
+        if (!s)
             continue;
-        heap_candidate_prefetch(w, base);
-        if (wring_n == WRING)
-            advance_oldest_word();
-        wring[(wring_head + wring_n) % WRING] = w;
-        wring_n++;
+        __builtin_prefetch(s);
+        if (ring_n == RING)
+            resolve_oldest();
+        unsigned slot = (ring_head + ring_n) % RING;
+        ring_s[slot] = s;
+        ring_w[slot] = w;
+        ring_n++;
     }
 }
 
@@ -155,8 +134,6 @@ static void drain(void)
             fifo_head = (fifo_head + 1) % FIFO;
             fifo_n--;
             scan(it.lo, it.hi);
-        } else if (wring_n) {
-            advance_oldest_word();
         } else if (ring_n) {
             resolve_oldest();
         } else {

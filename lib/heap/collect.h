@@ -11,18 +11,15 @@
  * "allocated" is a single bit test for the rest of the collection. */
 void heap_gc_begin(void);
 
-/* The first half of a lookup, in two steps so that the marker can
- * prefetch between them: the page-map entry of w, then the span w falls
- * in (NULL if none). w must lie below the region's limit; base is
- * region.base. */
-static ALWAYS_INLINE void heap_candidate_prefetch(uintptr_t w, uintptr_t base)
+/* The span w falls in, if any: the first half of a lookup, split off so
+ * that the marker can prefetch the descriptor before it needs it. base and
+ * limit are region.base and region.limit, read once per scan. */
+static ALWAYS_INLINE struct span *heap_candidate(uintptr_t w, uintptr_t base, size_t limit)
 {
-    __builtin_prefetch(&region.pagemap[(w - base) >> PAGE_SHIFT]);
-}
-
-static ALWAYS_INLINE struct span *heap_candidate_span(uintptr_t w, uintptr_t base)
-{
-    uint32_t id = region.pagemap[(w - base) >> PAGE_SHIFT];
+    uintptr_t off = w - base;
+    if (off >= limit)
+        return NULL;
+    uint32_t id = region.pagemap[off >> PAGE_SHIFT];
     return id ? &region.spans[id] : NULL;
 }
 
@@ -58,9 +55,7 @@ static ALWAYS_INLINE int heap_mark_in(struct span *s, uintptr_t w, uintptr_t *st
 
 static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *size)
 {
-    if (w - region.base >= atomic_load_explicit(&region.limit, memory_order_relaxed))
-        return 0;
-    struct span *s = heap_candidate_span(w, region.base);
+    struct span *s = heap_candidate(w, region.base, atomic_load_explicit(&region.limit, memory_order_relaxed));
     return s ? heap_mark_in(s, w, start, size) : 0;
 }
 
