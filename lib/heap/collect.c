@@ -7,15 +7,6 @@
 
 void heap_gc_begin(void)
 {
-    /* Freed slots waiting in threads' arrays become free slots, except in
-     * the one array a busy thread (stopped inside malloc or free) may be
-     * using, or all of them when it is exiting: heap_in_progress makes
-     * those roots instead. */
-    for (struct tcache *tc = tcache_first(); tc; tc = tc->next) {
-        int busy = tc->in_alloc;
-        if (busy != TC_BUSY_EXIT)
-            small_flush_cached(tc, 1, tcache_busy_class(busy));
-    }
     uint32_t n = pages_span_limit();
     for (uint32_t id = 1; id < n; id++) {
         struct span *s = &region.spans[id];
@@ -24,50 +15,11 @@ void heap_gc_begin(void)
     }
 }
 
-static void protect_word(struct span *s, unsigned w,
-                         void (*fn)(uintptr_t, size_t, void *), void *arg)
-{
-    uint64_t bits = span_live_bits(&s->bits[w]) & span_valid_mask(s, w);
-    while (bits) {
-        unsigned b = (unsigned)__builtin_ctzll(bits);
-        bits &= bits - 1;
-        fn(s->start + (uintptr_t)(w * 64 + b) * s->size, s->size - 1, arg);
-    }
-}
-
 void heap_in_progress(void (*fn)(uintptr_t, size_t, void *), void *arg)
 {
-    for (struct tcache *tc = tcache_first(); tc; tc = tc->next) {
-        int busy = tc->in_alloc;
-        if (!busy)
-            continue;
-        if (busy == TC_BUSY_EXIT) {
-            /* Giving everything back: its arrays were not flushed. */
-            for (unsigned c = 0; c < SC_COUNT; c++)
-                for (unsigned i = 0; i < TC_CACHE; i++)
-                    if (tc->bins[c].cached[i])
-                        fn((uintptr_t)tc->bins[c].cached[i], 1, arg);
-            continue;
-        }
-        int bc = tcache_busy_class(busy);
-        if (bc >= 0) {
-            struct tbin *b = &tc->bins[bc];
-            /* A thread stopped inside malloc may hold its new block only as
-             * (span, slot) in registers: keep the blocks of the current word
-             * of the class it is allocating from... */
-            if (b->span && b->span->kind == SPAN_SMALL)
-                protect_word(b->span, b->word, fn, arg);
-            /* ... and the slots of that class's free-slot array, one of
-             * which it may be taking or putting back. Only this class:
-             * keeping every class's blocks hid leaks from reports made
-             * while a thread was inside malloc. */
-            for (unsigned i = 0; i < TC_CACHE; i++)
-                if (b->cached[i])
-                    fn((uintptr_t)b->cached[i], 1, arg);
-        }
-        if (tc->pending)
+    for (struct tcache *tc = tcache_first(); tc; tc = tc->next)
+        if (tc->in_alloc == TC_BUSY_LARGE && tc->pending)
             fn(tc->pending, 1, arg);
-    }
 }
 
 void heap_for_each_marked(void (*fn)(uintptr_t, size_t, void *), void *arg)

@@ -240,13 +240,7 @@ void heap_free(void *p, const char *call)
 
 static int slot_allocated(const struct span *s, uint32_t slot)
 {
-    if (!((span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1))
-        return 0;
-    if (s->kind != SPAN_SMALL)
-        return 1;
-    /* A freed block waiting in its owner's free-slot array is not. */
-    const struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-    return !owner || !tcache_holds(owner, s->cls, (const void *)(s->start + (uintptr_t)slot * s->size));
+    return (int)((span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1);
 }
 
 size_t heap_usable_size(const void *p, const char *call)

@@ -27,26 +27,37 @@ static ALWAYS_INLINE int heap_owns(const void *p)
 /* Zeroes the bytes of a slot past the request. A slot the program freed
  * keeps its old contents; when a smaller request reuses it, the tail the
  * program never writes would hold stale pointers keeping dead blocks alive
- * (a few stores: clearing whole blocks on free doubled the cost of free).
- * Slots are 16-byte aligned multiples of 16, so the clear is a few aligned
- * 16-byte stores down from the end; bytes inside the request may be
- * cleared too: they are not initialised. The empty asm keeps the compiler
- * from turning the loop into a call to memset, which costs more than the
- * two or three stores a typical tail needs. */
+ * (clearing whole blocks on free doubled the cost of free). Bytes inside
+ * the request may be cleared too: they are not initialised. So a slot of
+ * 64 bytes or more always gets the same four aligned 16-byte stores at its
+ * end, with no branch on the request size to mispredict; that covers the
+ * whole tail of every class up to 512 bytes (the tail is at most one class
+ * step plus 15 bytes), and bigger tails are finished by a loop. Smaller
+ * slots are cleared whole. The empty asm keeps the compiler from turning
+ * the loops into calls to memset. */
 typedef long long heap_v16 __attribute__((vector_size(16), aligned(16)));
 
 static ALWAYS_INLINE void heap_clear_tail(void *p, size_t n, size_t slot)
 {
     char *from = (char *)p + (n & ~(size_t)15);
     char *q = (char *)p + slot;
-    if (likely(q - from <= 256)) {
-        do {
-            q -= 16;
-            *(heap_v16 *)q = (heap_v16){ 0, 0 };
-            __asm__("" : "+r"(q));
-        } while (q > from);
-    } else {
-        __builtin_memset(from, 0, (size_t)(q - from));
+    if (likely(slot >= 64)) {
+        q -= 64;
+        ((heap_v16 *)q)[0] = (heap_v16){ 0, 0 };
+        ((heap_v16 *)q)[1] = (heap_v16){ 0, 0 };
+        ((heap_v16 *)q)[2] = (heap_v16){ 0, 0 };
+        ((heap_v16 *)q)[3] = (heap_v16){ 0, 0 };
+        if (likely(q <= from))
+            return;
+        if (q - from > 256) {
+            __builtin_memset(from, 0, (size_t)(q - from));
+            return;
+        }
+    }
+    while (q > from) {
+        q -= 16;
+        *(heap_v16 *)q = (heap_v16){ 0, 0 };
+        __asm__("" : "+r"(q));
     }
 }
 
@@ -77,8 +88,10 @@ void   heap_count_free(size_t bytes);
 void   heap_note_free(struct tcache *tc, size_t bytes);
 
 /* free() of a pointer inside the region. The common case (a small block
- * of a span this thread owns) is handled inline; the rest, including every
- * misuse report, goes through heap_free. */
+ * of a span this thread owns) is handled inline: the alloc bit is the
+ * double-free check, and the slot goes to the class's free-slot array, or
+ * back to the bitmap when that is full. The rest, including every misuse
+ * report, goes through heap_free. */
 static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
 {
     uintptr_t a = (uintptr_t)p;
@@ -90,36 +103,24 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
         struct span_bits *b = &s->bits[i >> 6];
         uint64_t m = 1ull << (i & 63);
         if (likely(s->start + (uintptr_t)i * s->size == a && (span_live_bits(b) & m))) {
+            bits_clear(&b->alloc, m);
             if (unlikely(s->side))
                 s->side->flags[i] = 0;
             struct tbin *bin = &tc->bins[s->cls];
-            /* Raised before the cache is read (see small_alloc). */
-            tc->in_alloc = TC_BUSY_FREE(s->cls);
-            __asm__ __volatile__("" : : : "memory");
             uint32_t n = bin->ncached;
             if (likely(n < TC_CACHE)) {
-                /* Already freed and still cached? */
-                if (unlikely(tcache_holds(tc, s->cls, p))) {
-                    tc->in_alloc = 0;
-                    goto misuse;
-                }
                 bin->cached[n] = p;
+                bin->cword[n] = &b->alloc;
+                bin->cbit[n] = (uint8_t)(i & 63);
                 bin->ncached = n + 1;
-                __asm__ __volatile__("" : : : "memory");
-                tc->in_alloc = 0;
                 return;
             }
-            tc->in_alloc = 0;
-            if (tcache_holds(tc, s->cls, p))
-                goto misuse;
-            bits_clear(&b->alloc, m);
             heap_note_free(tc, s->size);
             if (unlikely(--s->used == 0 || s->where == WHERE_FULL))
                 small_owner_freed(tc, s);
             return;
         }
     }
-misuse:
     heap_free(p, call);
 }
 

@@ -207,7 +207,7 @@ static void drain_remote(struct tcache *tc)
         atomic_store(&s->rpending, 0);
         struct tbin *b = &tc->bins[s->cls];
         small_fold(s);
-        s->used = (uint16_t)(count_alloc(s) +
+        s->used = (uint16_t)(count_alloc(s) + tcache_cached_in(b, s) +
                              (s->where == WHERE_CURRENT ? popcount64(b->avail) : 0));
         if (s->where == WHERE_FULL && has_free(s)) {
             list_remove(&b->full, s);
@@ -232,6 +232,7 @@ static int bin_fill(struct tcache *tc, struct tbin *b)
             b->word = w;
             b->size = s->size;
             b->wbase = s->start + (uintptr_t)w * 64 * s->size;
+            b->aword = &s->bits[w].alloc;
             s->used = (uint16_t)(s->used + n);
             note_alloc(tc, (size_t)n * s->size);
             return 1;
@@ -327,21 +328,18 @@ void *small_alloc_slow(unsigned c)
         errno = ENOMEM;
         return NULL;
     }
-    tc->in_alloc = TC_BUSY_ALLOC(c);
-    __asm__ __volatile__("" : : : "memory");
     struct tbin *b = &tc->bins[c];
     void *p = NULL;
+    /* The free-slot array is empty here: small_alloc takes from it first,
+     * and the orphan cache never fills it (its threads free as remote). */
     if (!b->avail && !refill(tc, c)) {
         errno = ENOMEM;
     } else {
         uint64_t m = b->avail;
         unsigned bit = (unsigned)__builtin_ctzll(m);
         b->avail = m & (m - 1);
-        bits_set(&b->span->bits[b->word].alloc, 1ull << bit);
-        p = (void *)(b->wbase + (uintptr_t)bit * b->size);
-        __asm__ __volatile__("" : : "r"(p) : "memory");
+        p = small_take((void *)(b->wbase + (uintptr_t)bit * b->size), b->aword, bit);
     }
-    tc->in_alloc = 0;
     tcache_put(tc);
     return p;
 }
@@ -367,7 +365,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
      * unowned span's NULL owner must not look like "mine". */
     if ((uintptr_t)tc > (uintptr_t)TC_DEAD &&
         atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
-        if (unlikely(!(span_live_bits(bits) & m) || tcache_holds(tc, s->cls, p))) {
+        if (unlikely(!(span_live_bits(bits) & m))) {
             error_bad_pointer(call, p, error_freed_reason(call));
             return;
         }
@@ -379,8 +377,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         small_owner_freed(tc, s);
         return;
     }
-    struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-    if (unlikely(!(bits->alloc & m) || (owner && tcache_holds(owner, s->cls, p)))) {
+    if (unlikely(!(bits->alloc & m))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
@@ -398,27 +395,12 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     notify(s);
 }
 
-void small_flush_cached(struct tcache *tc, int by_collector, int skip_class)
+void small_flush_cached(struct tcache *tc)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        if ((int)c == skip_class)
-            continue;
         struct tbin *b = &tc->bins[c];
-        for (unsigned i = 0; i < b->ncached; i++) {
-            /* In a fork child, a thread that no longer exists may have
-             * been stopped by the fork between taking an entry (NULL) and
-             * lowering the count: that block was its, and is garbage now. */
-            if (!b->cached[i])
-                continue;
-            struct span *s = span_of_block((uintptr_t)b->cached[i]);
-            uint32_t slot = span_slot(s, (uintptr_t)b->cached[i]);
-            b->cached[i] = NULL;
-            bits_clear(&s->bits[slot >> 6].alloc, 1ull << (slot & 63));
-            if (by_collector)
-                small_notify_locked(s);   /* the owner recounts when it drains */
-            else
-                s->used--;
-        }
+        for (unsigned i = 0; i < b->ncached; i++)
+            span_of_block((uintptr_t)b->cached[i])->used--;
         b->ncached = 0;
     }
 }
@@ -430,11 +412,7 @@ void small_flush_cached(struct tcache *tc, int by_collector, int skip_class)
  * spans stay on their partial lists instead of going back to it. */
 void small_abandon_all(struct tcache *tc, int locked)
 {
-    /* The collector must neither flush these arrays too nor free what is
-     * in them while this runs. */
-    tc->in_alloc = TC_BUSY_EXIT;
-    __asm__ __volatile__("" : : : "memory");
-    small_flush_cached(tc, 0, -1);
+    small_flush_cached(tc);
     if (!locked)
         small_lock_all();
     for (struct span *s = atomic_exchange(&tc->remote, NULL); s; s = s->rnext)
@@ -465,6 +443,4 @@ void small_abandon_all(struct tcache *tc, int locked)
         heap_count_free(tc->freed);
         tc->freed = 0;
     }
-    __asm__ __volatile__("" : : : "memory");
-    tc->in_alloc = 0;
 }

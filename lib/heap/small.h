@@ -23,45 +23,43 @@ int  small_span_unused(struct span *s);
 void small_unlist_locked(struct span *s);
 /* Puts an unowned span on its class's partial list (class lock held). */
 void small_relist_locked(struct span *s);
-/* Empties a cache's free-slot arrays (all but skip_class's, when that is
- * not -1): their slots become plain free slots. by_collector: the owner
- * is stopped rather than exiting or gone, so its private counts are left
- * to it. */
-void small_flush_cached(struct tcache *tc, int by_collector, int skip_class);
+/* Empties a cache's free-slot arrays (thread exit, fork child): their
+ * slots, already free in the bitmap, stop counting as used. */
+void small_flush_cached(struct tcache *tc);
 /* Folds pending remote frees into the alloc bitmap (span held exclusively
  * or the world stopped). */
 void small_fold(struct span *s);
+
+/* Sets the alloc bit of a slot about to be handed out. p is in a register
+ * before the bit is set and stays there after it: a collection that stops
+ * the thread in between finds p among the registers and keeps the block,
+ * instead of sweeping a slot the bitmap calls allocated and nothing
+ * reaches yet. */
+static ALWAYS_INLINE void *small_take(void *p, uint64_t *word, unsigned bit)
+{
+    __asm__ __volatile__("" : "+r"(p));
+    bits_set(word, 1ull << bit);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+    return p;
+}
 
 static ALWAYS_INLINE void *small_alloc(unsigned c)
 {
     struct tcache *tc = tc_self;
     if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
         struct tbin *b = &tc->bins[c];
-        /* Raised before the cache is read: the collector empties the arrays
-         * of threads that are not inside malloc or free. */
-        tc->in_alloc = TC_BUSY_ALLOC(c);
-        __asm__ __volatile__("" : : : "memory");
         uint32_t n = b->ncached;
         if (likely(n)) {
-            void *p = b->cached[--n];
-            b->cached[n] = NULL;
+            n--;
             b->ncached = n;
-            __asm__ __volatile__("" : : "r"(p) : "memory");
-            tc->in_alloc = 0;
-            return p;
+            return small_take(b->cached[n], b->cword[n], b->cbit[n]);
         }
         uint64_t m = b->avail;
         if (likely(m)) {
             unsigned bit = (unsigned)__builtin_ctzll(m);
             b->avail = m & (m - 1);
-            bits_set(&b->span->bits[b->word].alloc, 1ull << bit);
-            void *p = (void *)(b->wbase + (uintptr_t)bit * b->size);
-            /* p must exist in a register before the flag drops. */
-            __asm__ __volatile__("" : : "r"(p) : "memory");
-            tc->in_alloc = 0;
-            return p;
+            return small_take((void *)(b->wbase + (uintptr_t)bit * b->size), b->aword, bit);
         }
-        tc->in_alloc = 0;
     }
     return small_alloc_slow(c);
 }

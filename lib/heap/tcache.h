@@ -8,15 +8,22 @@
 
 #include "span.h"
 
-#define TC_CACHE 8
+#define TC_CACHE 16
 
 struct tbin {
     uint32_t ncached;
-    void *cached[TC_CACHE]; /* slots this thread freed, reused first (LIFO);
-                               still marked allocated in their span; entries
-                               at and past ncached are NULL */
+    /* Slots this thread freed, reused first (LIFO). Their alloc bits are
+     * already clear, so a second free of one is caught by the bitmap like
+     * any double free, and the collector sees them as the free slots they
+     * are. Only this thread hands them out: a refill reads the bitmap only
+     * when the array is empty. Each entry keeps the alloc word and bit to
+     * set again, so taking one back needs no page-map lookup. */
+    uint8_t cbit[TC_CACHE];
+    void *cached[TC_CACHE];
+    uint64_t *cword[TC_CACHE];
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
+    uint64_t *aword;       /* alloc word of the current word */
     uint32_t size;
     uint32_t word;
     struct span *span;     /* current span */
@@ -26,10 +33,10 @@ struct tbin {
 
 struct tcache {
     struct tbin bins[SC_COUNT];
-    /* Non-zero while this thread is inside malloc or free, and says what it
-     * is doing (TC_BUSY_*), so that the collector keeps exactly the blocks
-     * it may be handing out or putting back: the current word and cached
-     * slots of that one class, or `pending`. */
+    /* TC_BUSY_LARGE while this thread maps a large block, which is then
+     * known only as `pending` until malloc returns it: the collector keeps
+     * it. Small blocks need no such flag: malloc puts the block's address
+     * in a register before it sets the alloc bit, and registers are roots. */
     volatile int in_alloc;
     volatile uintptr_t pending;
     /* Owned spans that other threads (or the collector) freed into. */
@@ -41,24 +48,7 @@ struct tcache {
 };
 
 #define TC_DEAD ((struct tcache *)1)
-
-/* in_alloc values: allocating from class c, freeing into class c,
- * allocating a large block, or giving everything back (thread exit). A
- * thread busy with one class touches no other class's free-slot array. */
-#define TC_BUSY_ALLOC(c) (1 + (int)(c))
-#define TC_BUSY_FREE(c)  (0x100 + (int)(c))
-#define TC_BUSY_LARGE    0x200
-#define TC_BUSY_EXIT     0x300
-
-/* The class a busy value is about, or -1 (large, exit, idle). */
-static inline int tcache_busy_class(int busy)
-{
-    if (busy >= TC_BUSY_ALLOC(0) && busy < TC_BUSY_ALLOC(SC_COUNT))
-        return busy - TC_BUSY_ALLOC(0);
-    if (busy >= TC_BUSY_FREE(0) && busy < TC_BUSY_FREE(SC_COUNT))
-        return busy - TC_BUSY_FREE(0);
-    return -1;
-}
+#define TC_BUSY_LARGE 1
 
 extern __thread struct tcache *tc_self __attribute__((tls_model("initial-exec")));
 
@@ -74,15 +64,15 @@ void tcache_lock_all(void);
 void tcache_unlock_all(void);
 struct tcache *tcache_first(void);
 
-/* Whether p sits in tc's free-slot array for class c (a freed block). */
-static inline int tcache_holds(const struct tcache *tc, unsigned c, const void *p)
+/* How many of the bin's cached slots lie in s (their alloc words lie in
+ * s's descriptor). */
+static inline unsigned tcache_cached_in(const struct tbin *b, const struct span *s)
 {
-    const struct tbin *b = &tc->bins[c];
-    unsigned hit = 0;
-#pragma GCC unroll 8
-    for (uint32_t i = 0; i < TC_CACHE; i++)
-        hit |= b->cached[i] == p;
-    return hit;
+    unsigned n = 0;
+    for (uint32_t i = 0; i < b->ncached; i++)
+        n += (const char *)b->cword[i] >= (const char *)s &&
+             (const char *)b->cword[i] < (const char *)(s + 1);
+    return n;
 }
 
 /* fork child: caches of threads that no longer exist give their spans back. */
