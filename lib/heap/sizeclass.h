@@ -21,7 +21,7 @@
 
 #define SC_COUNT     64
 #define SC_MAX_SIZE  16384u   /* largest slot; bigger requests are large blocks */
-#define SC_MAX_SLOTS 512u     /* bitmap capacity per span */
+#define SC_MAX_SLOTS 256u     /* bitmap capacity per span (class 16 fills it) */
 
 struct sizeclass {
     uint32_t size;     /* slot size in bytes */
