@@ -17,10 +17,10 @@
  * atomically and, the first time, pushing the span onto the owner's
  * remote stack; the owner folds remote bits into alloc when it takes the
  * span from there. A slot is allocated iff its alloc bit is set and its
- * remote bit is clear, except for the few slots sitting in their owner's
- * free-slot arrays (tcache.h): those keep their alloc bit, so no refill
- * hands them out and taking one back touches no metadata; the collector
- * empties the arrays before it marks. */
+ * remote bit is clear, with no exception: the slots waiting in their
+ * owner's free-slot arrays (tcache.h) are free in the bitmap too, and only
+ * the owner, which reads the bitmap for free slots only when that class's
+ * array is empty, hands them out again. */
 #ifndef RECLAIM_HEAP_SPAN_H
 #define RECLAIM_HEAP_SPAN_H
 
