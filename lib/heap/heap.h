@@ -108,7 +108,7 @@ static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
                 s->side->flags[i] = 0;
             struct tbin *bin = &tc->bins[s->cls];
             uint32_t n = bin->ncached;
-            if (likely(n < TC_CACHE)) {
+            if (likely(n < tcache_limit(s->cls))) {
                 bin->cached[n] = p;
                 bin->cword[n] = &b->alloc;
                 bin->cbit[n] = (uint8_t)(i & 63);

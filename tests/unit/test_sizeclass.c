@@ -7,6 +7,7 @@
 
 #include "heap/sizeclass.h"
 #include "heap/os.h"
+#include "heap/tcache.h"
 
 #define MAX_SPAN_PAGES 32u
 
@@ -125,4 +126,17 @@ Test(sizeclass, magic_divides_every_offset)
         checked += span_bytes;
     }
     cr_assert_gt(checked, 0ull);
+}
+
+/* The free-slot arrays hold up to TC_CACHE slots of a class up to 1 KiB
+ * (at most 32 KiB of them) and TC_CACHE_BIG above. */
+Test(sizeclass, free_slot_limit_switches_above_1k)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        unsigned want = sizeclasses[c].size <= 1024 ? TC_CACHE : TC_CACHE_BIG;
+        cr_assert_eq(tcache_limit(c), want, "class %u (%u B)", c, sizeclasses[c].size);
+        if (sizeclasses[c].size <= 1024)
+            cr_assert_leq((size_t)tcache_limit(c) * sizeclasses[c].size, (size_t)32 << 10,
+                          "class %u holds more than 32 KiB", c);
+    }
 }
