@@ -17,6 +17,18 @@
 
 extern char **environ;
 
+#ifdef __GLIBC__
+/* What pthread_atfork does (LSB names it), called directly: glibc's
+ * pthread_atfork is a stub linked into our own object, behind all our code,
+ * and calling it would fault in the cold last pages of the text. */
+extern void *__dso_handle;
+extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
+#define api_atfork(prepare, parent, child) \
+    __register_atfork(prepare, parent, child, &__dso_handle)
+#else
+#define api_atfork pthread_atfork
+#endif
+
 /* Referenced from malloc.c so that a static link (libreclaim.a) pulls this
  * object, and with it the constructor, into every program that allocates. */
 const int init_linked = 1;
@@ -41,7 +53,7 @@ __attribute__((constructor(101))) static void reclaim_init(void)
     heap_init();
     options_parse(environ);
     foreign_resolve();
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    api_atfork(fork_prepare, fork_parent, fork_child);
     api_init();
     gc_init();
     if (options.mode == MODE_LEAKS)
@@ -52,4 +64,13 @@ __attribute__((destructor)) static void reclaim_fini(void)
 {
     if (options.stats)
         gc_print_stats();
+}
+
+/* The shared library's DT_FINI (-Wl,-fini in Makefile.am) instead of the
+ * linker's default _fini, which sits after all the text: calling it at
+ * exit would fault in the cold last pages, counted in the process's peak
+ * RSS. The destructor above does the work, linked statically or not. */
+void api_dt_fini(void);
+void api_dt_fini(void)
+{
 }

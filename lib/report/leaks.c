@@ -10,12 +10,10 @@
  * the handler only posts a semaphore; a thread of ours does the work, the
  * program running on), and leakrep_report() for reclaim_report_leaks. */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include "leaks.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libunwind.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -33,6 +31,7 @@
 #include "../util/options.h"
 #include "../util/sort.h"
 #include "stack.h"
+#include "unwind.h"
 #include "write.h"
 
 #define CHECK_FAILED ((size_t)-1)
@@ -62,6 +61,8 @@ static void count_block(uintptr_t start, size_t size, uint32_t tag, enum leak_ki
     if ((unsigned)kind > LEAK_INDIRECT)
         return;
     uint32_t id = STACK_TAG_ID(tag), slack = STACK_TAG_SLACK(tag);
+    if (id == STACK_ID_OWN)
+        return;
     /* A stack recorded after the table was sized (threads run until the
      * world stops) is counted without its stack rather than dropped. */
     if (id >= a->cap)
@@ -166,7 +167,7 @@ static size_t report_to_target(uintptr_t self_sp, int on_demand)
         lost = lost_blocks(&r);
         int text = !options.report_path[0];
         if (!text) {
-            char path[sizeof options.report_path + 24];
+            char path[OPTIONS_PATH_MAX + 24];
             log_format(path, sizeof path, "%s.%d", options.report_path, (int)getpid());
             int saved = errno;
             int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -241,27 +242,27 @@ static NOINLINE uintptr_t exit_caller_sp(uintptr_t regs[NSAVED])
 {
     unw_context_t uc;
     unw_cursor_t c;
-    if (unw_getcontext(&uc) || unw_init_local(&c, &uc))
+    if (!unwind_loaded || unwind.getcontext(&uc) || unwind.init_local(&c, &uc))
         return 0;
     uintptr_t target = (uintptr_t)&exit;
     for (int depth = 0; depth < 64; depth++) {
         unw_proc_info_t pi;
-        int is_exit = unw_get_proc_info(&c, &pi) == 0 && pi.start_ip == target;
+        int is_exit = unwind.get_proc_info(&c, &pi) == 0 && pi.start_ip == target;
         if (!is_exit) {
             /* A program that takes exit's address can make its PLT slot
              * the canonical one: fall back to the name. */
             char name[8];
             unw_word_t off;
-            is_exit = unw_get_proc_name(&c, name, sizeof name, &off) == 0 && !strcmp(name, "exit");
+            is_exit = unwind.get_proc_name(&c, name, sizeof name, &off) == 0 && !strcmp(name, "exit");
         }
-        if (unw_step(&c) <= 0)
+        if (unwind.step(&c) <= 0)
             return 0;
         if (is_exit) {
             unw_word_t sp, v;
-            if (unw_get_reg(&c, UNW_REG_SP, &sp))
+            if (unwind.get_reg(&c, UNW_REG_SP, &sp))
                 return 0;
             for (size_t i = 0; i < NSAVED; i++)
-                regs[i] = unw_get_reg(&c, saved_regs[i], &v) ? 0 : (uintptr_t)v;
+                regs[i] = unwind.get_reg(&c, saved_regs[i], &v) ? 0 : (uintptr_t)v;
             return (uintptr_t)sp;
         }
     }

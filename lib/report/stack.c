@@ -16,11 +16,9 @@
  * All memory is one reservation of reclaim's own (never the heap),
  * committed as the tables grow. */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include "stack.h"
 
 #include <errno.h>
-#include <libunwind.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -30,6 +28,7 @@
 #include "../heap/os.h"
 #include "../util/lock.h"
 #include "../util/log.h"
+#include "unwind.h"
 
 #define CAPTURE_FRAMES (STACK_MAX_FRAMES + 8)  /* reclaim's own frames come first */
 #define INDEX_FIRST    4096u                   /* slots of the first index table */
@@ -62,7 +61,8 @@ struct area {
     size_t size, used, committed;
 };
 
-int stack_enabled;
+int stack_enabled;                  /* stack_note calls stack_tag */
+static int stack_ready;             /* ... which captures */
 
 static struct area entries_area, pool_area, index_area, modules_area, paths_area;
 static struct entry *entries;              /* by id; entries[0] unused */
@@ -73,9 +73,12 @@ static _Atomic uint32_t nstacks, nmodules;
 static lock_t table_lock = LOCK_INIT, module_lock = LOCK_INIT;
 static char exe_path[4096];
 
-/* Raised while this thread captures or reports: allocations made then
- * (by libunwind, the loader, the report) get tag 0 instead of recursing. */
+/* Raised while this thread reports: its allocations get tag 0. */
 static __thread int stack_busy;
+/* Raised while this thread loads libunwind or captures a stack: what the
+ * loader and libunwind allocate then (libunwind's dynamic TLS block in
+ * each thread, for one) is the library's own, tagged STACK_ID_OWN. */
+static __thread int stack_own;
 
 /* Makes area bytes [0, need) usable. Called with the area's lock held. */
 static int area_ensure(struct area *a, size_t need)
@@ -113,6 +116,16 @@ static struct index *index_new(uint32_t slots)
 
 int stack_init(void)
 {
+    /* Tagging on before dlopen, so that what the loader and libunwind
+     * allocate meanwhile is marked as ours; capturing only once ready. */
+    stack_own = 1;
+    __atomic_store_n(&stack_enabled, 1, __ATOMIC_RELEASE);
+    int failed = unwind_load();
+    stack_own = 0;
+    if (failed) {
+        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
+        return -1;
+    }
     /* One reservation; every table has its worst case set aside, so none
      * of them ever moves. */
     size_t entries_bytes = ((size_t)STACK_ID_MAX + 1) * sizeof(struct entry);
@@ -132,6 +145,7 @@ int stack_init(void)
     if (!base) {
         log_line("leaks mode: cannot reserve %zu bytes for the stack table; "
                  "allocation stacks are not recorded", total);
+        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
         return -1;
     }
     for (size_t i = 0; i < 5; i++) {
@@ -147,6 +161,7 @@ int stack_init(void)
         area_ensure(&modules_area, sizeof(struct module))) {
         log_line("leaks mode: cannot commit memory for the stack table; "
                  "allocation stacks are not recorded");
+        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
         return -1;
     }
     atomic_store_explicit(&index_cur, ix, memory_order_release);
@@ -161,8 +176,8 @@ int stack_init(void)
 
     /* Per-thread caches: libunwind's global one takes a lock and masks
      * signals (two system calls) on every step outside the trace cache. */
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    __atomic_store_n(&stack_enabled, 1, __ATOMIC_RELEASE);
+    unwind.set_caching_policy(*unwind.local_addr_space, UNW_CACHE_PER_THREAD);
+    __atomic_store_n(&stack_ready, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -302,7 +317,7 @@ static uint32_t insert(uint64_t h, const uintptr_t *pcs, const uint64_t *locs, u
         goto out;
     uint32_t count = atomic_load_explicit(&nstacks, memory_order_relaxed);
     size_t words = pool_area.used / sizeof(uint64_t);
-    if (count >= STACK_ID_MAX ||
+    if (count + 1 >= STACK_ID_OWN ||
         area_ensure(&entries_area, (count + 2) * sizeof(struct entry)) ||
         area_ensure(&pool_area, pool_area.used + 2 * n * sizeof(uint64_t)))
         goto out;   /* full: this stack gets tag 0 */
@@ -337,7 +352,7 @@ out:
 static ALWAYS_INLINE uint32_t capture(uintptr_t ra)
 {
     void *buf[CAPTURE_FRAMES];
-    int got = unw_backtrace(buf, CAPTURE_FRAMES);
+    int got = unwind.backtrace(buf, CAPTURE_FRAMES);
     /* Reclaim's own frames (unw_backtrace, stack_tag, the entry point)
      * end where the entry point's return address is. */
     int first = -1;
@@ -378,12 +393,14 @@ NOINLINE void stack_tag(void *p, size_t n)
 {
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
     uint32_t tag = 0;
-    if (!stack_busy) {
-        stack_busy = 1;
+    if (unlikely(stack_own)) {
+        tag = STACK_ID_OWN;
+    } else if (!stack_busy && __atomic_load_n(&stack_ready, __ATOMIC_ACQUIRE)) {
+        stack_own = 1;
         int saved = errno;
         uint32_t id = capture(ra);
         errno = saved;
-        stack_busy = 0;
+        stack_own = 0;
         if (id)
             tag = id | slack_of(p, n) << STACK_ID_BITS;
     }

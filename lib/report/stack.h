@@ -24,6 +24,10 @@
 #define STACK_ID_MAX         ((1u << STACK_ID_BITS) - 1)
 #define STACK_SLACK_UNKNOWN  ((1u << (32 - STACK_ID_BITS)) - 1)
 #define STACK_TAG_ID(tag)    ((tag) & STACK_ID_MAX)
+/* The id of blocks the library allocated itself, through the loader, when
+ * it loaded libunwind: reachable from the loader's tables, never the
+ * program's, so no report counts them. No stack in the table has it. */
+#define STACK_ID_OWN         STACK_ID_MAX
 #define STACK_TAG_SLACK(tag) ((tag) >> STACK_ID_BITS)
 
 /* A resolved frame: module id (0: no module, the offset is the address)
@@ -33,14 +37,15 @@
 
 extern int stack_enabled;
 
-/* Leaks mode, from the constructor: reserves the tables and turns capture
- * on. Returns -1 (capture stays off) when memory cannot be reserved. */
+/* Leaks mode, from the constructor: loads libunwind, reserves the tables
+ * and turns capture on. Returns -1 (capture stays off) when libunwind
+ * cannot be loaded or memory cannot be reserved. */
 int stack_init(void);
 
 /* Records the caller's stack for the block p of n requested bytes and
  * tags the block. Must be called directly from the exported entry point
  * (its return address is how reclaim's own frames are found) and not as
- * a tail call. Allocations made while capturing get tag 0. */
+ * a tail call. Allocations made while capturing get STACK_ID_OWN. */
 NOINLINE void stack_tag(void *p, size_t n);
 
 static ALWAYS_INLINE void stack_note(void *p, size_t n)

@@ -25,6 +25,10 @@ struct options options = {
     .show_reachable = 0,
 };
 
+/* Outside the struct, so that its 4 KiB stay in .bss (never resident unless
+ * a path is set) rather than in .data, which is mapped whole. */
+static char report_path[OPTIONS_PATH_MAX];
+
 int options_parse_size(const char *s, size_t *out)
 {
     if (!*s)
@@ -149,8 +153,11 @@ static int apply(const char *nm, const char *value)
     } else if (IS("RECLAIM_REPORT_PATH")) {
         /* Room for ".<pid>" after it. */
         size_t len = strlen(value);
-        if (len == 0 || len + 24 > sizeof options.report_path) bad(nm, value, "a file path prefix");
-        else memcpy(options.report_path, value, len + 1);
+        if (len == 0 || len + 24 > OPTIONS_PATH_MAX) bad(nm, value, "a file path prefix");
+        else {
+            memcpy(report_path, value, len + 1);
+            options.report_path = report_path;
+        }
     } else if (IS("RECLAIM_EXITCODE")) {
         unsigned long v;
         if (parse_uint(value, 255, &v)) bad(nm, value, "an exit status from 0 to 255");

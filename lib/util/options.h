@@ -16,11 +16,14 @@ struct options {
     size_t collect_every;      /* stress: collect after every N bytes (0 = off) */
     int stats;                 /* summary line at exit */
     /* Leak reports (leaks mode). */
-    char report_path[4096];    /* raw records to <path>.<pid>; "" = text on stderr */
+    const char *report_path;   /* raw records to <path>.<pid>; "" = text on stderr */
     int exitcode;              /* _exit status when leaks are found (0: keep the program's) */
     int report_signal;         /* a report on this signal, the program running on (0: none) */
     int show_reachable;        /* list reachable blocks in the text report too */
 };
+
+/* The longest RECLAIM_REPORT_PATH, its terminating NUL included. */
+#define OPTIONS_PATH_MAX 4096
 
 extern struct options options;
 
