@@ -16,7 +16,9 @@ static lock_t registry_lock = LOCK_INIT;
 static struct tcache *registry;
 static struct tcache *pool;          /* caches of exited threads, for reuse */
 static pthread_key_t key;
-static struct tcache orphan = { .orphan = 1 };
+/* Zero-initialised (.bss), with orphan set by tcache_init: as initialised
+ * data its 38 KB would be mapped, and resident, in every process. */
+static struct tcache orphan;
 static lock_t orphan_lock = LOCK_INIT;
 
 static void link_cache(struct tcache *tc)
@@ -52,6 +54,7 @@ static void destroy(void *arg)
 
 int tcache_init(void)
 {
+    orphan.orphan = 1;
     lock_acquire(&registry_lock);
     link_cache(&orphan);
     lock_release(&registry_lock);
