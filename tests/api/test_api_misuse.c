@@ -18,22 +18,6 @@
 
 #include "api_test.h"
 
-static void say_ptr(const void *p)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%p\n", p);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(90);
-}
-
-/* Hides where a pointer came from from the compiler's use-after-free
- * warnings. */
-static void *launder(void *p)
-{
-    void *volatile v = p;
-    return v;
-}
-
 static void expect_abort(void (*fn)(void *), const char *call, const char *what)
 {
     struct unit_child c;
@@ -52,7 +36,7 @@ static void release_never_retained(void *arg)
 {
     (void)arg;
     void *p = malloc(32);
-    say_ptr(p);
+    unit_say_ptr(p);
     reclaim_release(p);
 }
 
@@ -60,16 +44,16 @@ static void release_twice(void *arg)
 {
     (void)arg;
     void *p = reclaim_retain(malloc(32));
-    say_ptr(p);
+    unit_say_ptr(p);
     reclaim_release(p);
-    reclaim_release(launder(p));
+    reclaim_release(unit_launder(p));
 }
 
 static void release_interior(void *arg)
 {
     (void)arg;
     char *p = reclaim_retain(malloc(32));
-    say_ptr(p + 8);
+    unit_say_ptr(p + 8);
     reclaim_release(p + 8);
 }
 
@@ -77,7 +61,7 @@ static void retain_interior(void *arg)
 {
     (void)arg;
     char *p = malloc(100);
-    say_ptr(p + 16);
+    unit_say_ptr(p + 16);
     reclaim_retain(p + 16);
 }
 
@@ -86,7 +70,7 @@ static int not_heap;
 static void retain_foreign(void *arg)
 {
     (void)arg;
-    say_ptr(&not_heap);
+    unit_say_ptr(&not_heap);
     reclaim_retain(&not_heap);
 }
 
@@ -100,7 +84,7 @@ static void finalizer_interior(void *arg)
 {
     (void)arg;
     char *p = malloc(100);
-    say_ptr(p + 1);
+    unit_say_ptr(p + 1);
     reclaim_set_finalizer(p + 1, fin, NULL);
 }
 
@@ -109,15 +93,15 @@ static void finalizer_freed(void *arg)
     (void)arg;
     char *p = malloc(100);
     free(p);
-    p = launder(p);
-    say_ptr(p);
+    p = unit_launder(p);
+    unit_say_ptr(p);
     reclaim_set_finalizer(p, fin, NULL);
 }
 
 static void weak_foreign(void *arg)
 {
     (void)arg;
-    say_ptr(&not_heap);
+    unit_say_ptr(&not_heap);
     reclaim_weak_new(&not_heap);
 }
 
@@ -127,8 +111,8 @@ static void weak_get_freed(void *arg)
     void *t = malloc(10);
     reclaim_weak *w = reclaim_weak_new(t);
     reclaim_weak_free(w);
-    w = launder(w);
-    say_ptr(w);
+    w = unit_launder(w);
+    unit_say_ptr(w);
     reclaim_weak_get(w);
 }
 
@@ -137,61 +121,37 @@ static void free_finalizable_twice(void *arg)
     (void)arg;
     void *p = malloc(64);
     reclaim_set_finalizer(p, fin, NULL);
-    say_ptr(p);
+    unit_say_ptr(p);
     free(p);
-    free(launder(p));
+    free(unit_launder(p));
 }
 
-Test(misuse, release_of_a_count_of_zero)
-{
-    expect_abort(release_never_retained, "reclaim_release", "reference count is already zero");
-}
+/* Each case: the child that misuses, the call it misuses and what the
+ * one line must say about it. */
+#define ABORTS(id, child, call, what) \
+    Test(misuse, id) { expect_abort(child, call, what); }
 
-Test(misuse, release_more_often_than_retained)
-{
-    /* The first release freed it. */
-    expect_abort(release_twice, "reclaim_release", "not an allocated block (freed?)");
-}
-
-Test(misuse, release_of_an_interior_pointer)
-{
-    expect_abort(release_interior, "reclaim_release", "pointer into the middle of a block");
-}
-
-Test(misuse, retain_of_an_interior_pointer)
-{
-    expect_abort(retain_interior, "reclaim_retain", "pointer into the middle of a block");
-}
-
-Test(misuse, retain_of_something_not_allocated_by_reclaim)
-{
-    expect_abort(retain_foreign, "reclaim_retain", "not a block reclaim allocated");
-}
-
-Test(misuse, finalizer_on_an_interior_pointer)
-{
-    expect_abort(finalizer_interior, "reclaim_set_finalizer", "pointer into the middle of a block");
-}
-
-Test(misuse, finalizer_on_a_freed_block)
-{
-    expect_abort(finalizer_freed, "reclaim_set_finalizer", "not an allocated block (freed?)");
-}
-
-Test(misuse, weak_reference_to_something_not_allocated_by_reclaim)
-{
-    expect_abort(weak_foreign, "reclaim_weak_new", "not a block reclaim allocated");
-}
-
-Test(misuse, freed_weak_handle)
-{
-    expect_abort(weak_get_freed, "reclaim_weak_get", "not a live weak reference");
-}
-
-Test(misuse, double_free_of_a_finalizable_block)
-{
-    expect_abort(free_finalizable_twice, "free", "double free");
-}
+ABORTS(release_of_a_count_of_zero, release_never_retained,
+       "reclaim_release", "reference count is already zero")
+/* The first release freed it. */
+ABORTS(release_more_often_than_retained, release_twice,
+       "reclaim_release", "not an allocated block (freed?)")
+ABORTS(release_of_an_interior_pointer, release_interior,
+       "reclaim_release", "pointer into the middle of a block")
+ABORTS(retain_of_an_interior_pointer, retain_interior,
+       "reclaim_retain", "pointer into the middle of a block")
+ABORTS(retain_of_something_not_allocated_by_reclaim, retain_foreign,
+       "reclaim_retain", "not a block reclaim allocated")
+ABORTS(finalizer_on_an_interior_pointer, finalizer_interior,
+       "reclaim_set_finalizer", "pointer into the middle of a block")
+ABORTS(finalizer_on_a_freed_block, finalizer_freed,
+       "reclaim_set_finalizer", "not an allocated block (freed?)")
+ABORTS(weak_reference_to_something_not_allocated_by_reclaim, weak_foreign,
+       "reclaim_weak_new", "not a block reclaim allocated")
+ABORTS(freed_weak_handle, weak_get_freed,
+       "reclaim_weak_get", "not a live weak reference")
+ABORTS(double_free_of_a_finalizable_block, free_finalizable_twice,
+       "free", "double free")
 
 /* ---- cases run in a re-executed child ---- */
 
@@ -216,7 +176,7 @@ static API_NOINLINE uintptr_t lost_finalizable(void)
 static void case_warn(void)
 {
     char *p = malloc(32);
-    say_ptr(p);
+    unit_say_ptr(p);
     int r = reclaim_release(p);
     void *q = reclaim_retain(p + 4);
     int f = reclaim_set_finalizer(p + 4, fin, NULL);
@@ -261,33 +221,28 @@ __attribute__((constructor)) static void run_case(int argc, char **argv)
     _exit(99);
 }
 
+struct api_case {
+    const char *name;
+    const char *env;   /* "NAME=value" the library must see at start-up */
+};
+
+/* The child side of reexec: this binary again, named after the case so
+ * that run_case picks it up before Criterion starts. */
+static void exec_case(void *arg)
+{
+    const struct api_case *a = arg;
+    putenv((char *)a->env);
+    char arg0[64];
+    snprintf(arg0, sizeof arg0, "api-case:%s", a->name);
+    char *argv[] = { arg0, NULL };
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
 static void reexec(const char *name, const char *env, struct unit_child *c)
 {
-    int po[2], pe[2];
-    cr_assert_eq(pipe(po), 0);
-    cr_assert_eq(pipe(pe), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(pe[0]);
-        putenv((char *)env);
-        char arg0[64];
-        snprintf(arg0, sizeof arg0, "api-case:%s", name);
-        char *argv[] = { arg0, NULL };
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    int fds[2] = { po[0], pe[0] };
-    char *bufs[2] = { c->out, c->err };
-    unit_drain(fds, bufs, sizeof c->out);
-    while (waitpid(pid, &c->status, 0) < 0)
-        cr_assert_eq(errno, EINTR);
+    struct api_case a = { name, env };
+    cr_assert_eq(unit_run_child(exec_case, &a, NULL, c), 0);
 }
 
 Test(misuse, warn_mode_prints_and_goes_on)

@@ -27,7 +27,7 @@ static LEAKLIB_NOINLINE void lose_memalign(void)
 {
     void *p;
     if (posix_memalign(&p, 64, 100))
-        leaklib_die("posix_memalign failed");
+        check_fail("posix_memalign failed");
     leaklib_sink = p;
 }
 
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
     int st = leaklib_child("one", NULL, 0);
     check(WIFEXITED(st) && WEXITSTATUS(st) == 23, "a leaking program exits with 23 (status %#x)", st);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.blocks_seen == 1 && r.ended == 1, "one complete report block (%d, %d)", r.blocks_seen, r.ended);
     check(r.pid == leaklib_last_pid, "the report names the child's pid (%ld)", r.pid);
     check(r.sum[K_DIRECT][0] == 1 && r.sum[K_DIRECT][1] == 40,
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 
     st = leaklib_child("calls", NULL, 0);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == 4 && r.sum[K_DIRECT][1] == 60 + 1000 + 100 + 5000,
           "summary: 4 direct blocks of 6160 bytes (%llu, %llu)", r.sum[K_DIRECT][0], r.sum[K_DIRECT][1]);
     check(r.sum[K_INDIRECT][0] == 0, "summary: no indirect block (%llu)", r.sum[K_INDIRECT][0]);
@@ -106,5 +106,5 @@ int main(int argc, char **argv)
           "posix_memalign(64, 100): 100 bytes, in lose_memalign");
     check(leaklib_frame0_in(&r, direct_of(&r, 5000), (void *)lose_aligned, 256),
           "aligned_alloc(4096, 5000): 5000 bytes, in lose_aligned");
-    return leaklib_finish("leak_blocks");
+    return check_finish("leak_blocks");
 }

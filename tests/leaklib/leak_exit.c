@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     int saved = dup(1);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0 || saved < 0 || dup2(fd, 1) < 0)
-        leaklib_die("redirecting stdout: %s", strerror(errno));
+        check_fail("redirecting stdout: %s", strerror(errno));
     close(fd);
     st = leaklib_child("leak-out", NULL, 0);
     fflush(stdout);
@@ -72,5 +72,5 @@ int main(int argc, char **argv)
     }
     check(WIFEXITED(st) && WEXITSTATUS(st) == 23 && !strcmp(buf, "child output\n"),
           "leak with stdout in a file: status 23 and the buffered output written");
-    return leaklib_finish("leak_exit");
+    return check_finish("leak_exit");
 }

@@ -10,15 +10,13 @@ static LEAKLIB_NOINLINE void lose(size_t n)
     leaklib_sink = NULL;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    (void)argv;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (leaklib_is_child()) {
         pid_t pid = fork();
         if (pid < 0)
-            leaklib_die("fork: %s", strerror(errno));
+            check_fail("fork: %s", strerror(errno));
         if (pid == 0) {
             lose(33);
             leaklib_scrub();
@@ -35,7 +33,7 @@ int main(int argc, char **argv)
     check(WIFEXITED(st) && WEXITSTATUS(st) == 23, "parent: status 23 (status %#x)", st);
     struct lreport r;
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.pid == leaklib_last_pid && r.sum[K_DIRECT][0] == 1 && r.sum[K_DIRECT][1] == 44,
           "parent's file: its pid, 1 direct block of 44 bytes (%llu, %llu)", r.sum[K_DIRECT][0],
           r.sum[K_DIRECT][1]);
@@ -59,5 +57,5 @@ int main(int argc, char **argv)
         check(leaklib_frame0_in(&r, leaklib_record(&r, K_DIRECT, 0), (void *)lose, 256),
               "child: allocated in lose");
     }
-    return leaklib_finish("leak_fork");
+    return check_finish("leak_fork");
 }

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     int st = leaklib_child("interior", NULL, 0);
     check(WIFEXITED(st) && WEXITSTATUS(st) == 5, "no leak: the program's own status 5 (status %#x)", st);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == 0 && r.sum[K_INDIRECT][0] == 0,
           "no direct or indirect block (%llu, %llu)", r.sum[K_DIRECT][0], r.sum[K_INDIRECT][0]);
     int found = 0;
@@ -85,9 +85,9 @@ int main(int argc, char **argv)
     st = leaklib_child("register", NULL, 0);
     check(WIFEXITED(st) && WEXITSTATUS(st) == 6, "register: no leak, status 6 from exit(6) (status %#x)", st);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == 0 && r.sum[K_INDIRECT][0] == 0,
           "register: the list held in a register is not lost (%llu direct, %llu indirect)",
           r.sum[K_DIRECT][0], r.sum[K_INDIRECT][0]);
-    return leaklib_finish("leak_interior");
+    return check_finish("leak_interior");
 }

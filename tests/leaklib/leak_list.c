@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     struct lreport r;
     leaklib_child("list", NULL, 0);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == 1 && r.sum[K_DIRECT][1] == 24,
           "list: 1 direct block of 24 bytes (%llu, %llu)", r.sum[K_DIRECT][0], r.sum[K_DIRECT][1]);
     check(r.sum[K_INDIRECT][0] == 9 && r.sum[K_INDIRECT][1] == 216,
@@ -65,12 +65,12 @@ int main(int argc, char **argv)
 
     leaklib_child("cycle", NULL, 0);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == 1 && r.sum[K_DIRECT][1] == 24,
           "cycle: 1 direct block of 24 bytes (%llu, %llu)", r.sum[K_DIRECT][0], r.sum[K_DIRECT][1]);
     check(r.sum[K_INDIRECT][0] == 1 && r.sum[K_INDIRECT][1] == 24,
           "cycle: 1 indirect block of 24 bytes (%llu, %llu)", r.sum[K_INDIRECT][0], r.sum[K_INDIRECT][1]);
     check(leaklib_frame0_in(&r, leaklib_record(&r, K_DIRECT, 0), (void *)lose_cycle, 256),
           "cycle: allocated in lose_cycle");
-    return leaklib_finish("leak_list");
+    return check_finish("leak_list");
 }

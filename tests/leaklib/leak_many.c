@@ -14,10 +14,8 @@ static LEAKLIB_NOINLINE void leak_many(void)
     leaklib_sink = NULL;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    (void)argv;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (leaklib_is_child()) {
         leak_many();
@@ -28,7 +26,7 @@ int main(int argc, char **argv)
     struct lreport r;
     leaklib_child("many", NULL, 0);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     const struct lrecord *x = leaklib_record(&r, K_DIRECT, 0);
     check(x && x->blocks == MANY && x->bytes == 16ull * MANY && !leaklib_record(&r, K_DIRECT, 1),
           "one direct record of %d blocks, %d bytes (%llu, %llu)", MANY, 16 * MANY,
@@ -43,5 +41,5 @@ int main(int argc, char **argv)
           "text: 'Direct leak of 1600000 bytes in 100000 blocks', #0 in leak_many");
     check(text && strstr(text, "SUMMARY: reclaim: 1600000 bytes leaked in 100000 allocations"),
           "text: SUMMARY line");
-    return leaklib_finish("leak_many");
+    return check_finish("leak_many");
 }

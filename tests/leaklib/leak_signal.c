@@ -31,10 +31,8 @@ static int wait_reports(const char *path, int n)
     return 0;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    (void)argv;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (leaklib_is_child()) {
         char path[600];
@@ -55,7 +53,7 @@ int main(int argc, char **argv)
     check(WIFEXITED(st) && WEXITSTATUS(st) == 23, "the program ran on and exited leaking: 23 (status %#x)", st);
     struct lreport r;
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.blocks_seen == 2 && r.ended == 2, "two complete report blocks in the file (%d, %d)",
           r.blocks_seen, r.ended);
     check(r.sum[K_DIRECT][0] == 2 && r.sum[K_DIRECT][1] == 96,
@@ -77,10 +75,10 @@ int main(int argc, char **argv)
     if (out)
         fclose(out);
     if (leaklib_parse(cut, &r))
-        leaklib_die("cannot read %s", cut);
+        check_fail("cannot read %s", cut);
     check(r.sum[K_DIRECT][0] == 1 && r.sum[K_DIRECT][1] == 48,
           "the report on the signal: 1 direct block of 48 bytes (%llu, %llu)", r.sum[K_DIRECT][0],
           r.sum[K_DIRECT][1]);
     check(leaklib_frame0_in(&r, leaklib_record(&r, K_DIRECT, 0), (void *)lose, 256), "allocated in lose");
-    return leaklib_finish("leak_signal");
+    return check_finish("leak_signal");
 }

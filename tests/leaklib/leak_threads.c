@@ -52,16 +52,14 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    (void)argv;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (leaklib_is_child()) {
         pthread_t th[THREADS];
         for (unsigned t = 0; t < THREADS; t++)
             if (pthread_create(&th[t], NULL, thread_main, (void *)(uintptr_t)t))
-                leaklib_die("pthread_create failed");
+                check_fail("pthread_create failed");
         for (unsigned t = 0; t < THREADS; t++)
             pthread_join(th[t], NULL);
         return 0;
@@ -71,7 +69,7 @@ int main(int argc, char **argv)
     int st = leaklib_child("threads", NULL, 0);
     check(WIFEXITED(st) && WEXITSTATUS(st) == 23, "status 23 (status %#x)", st);
     if (leaklib_report_of(leaklib_last_pid, &r))
-        leaklib_die("no report file for pid %ld", leaklib_last_pid);
+        check_fail("no report file for pid %ld", leaklib_last_pid);
     check(r.sum[K_DIRECT][0] == PATHS && r.sum[K_DIRECT][1] == 24ull * PATHS,
           "%d direct blocks of 24 bytes (%llu, %llu)", PATHS, r.sum[K_DIRECT][0], r.sum[K_DIRECT][1]);
     check(r.nrec_total[K_DIRECT] == PATHS, "one direct record per path: %d (%d)", PATHS,
@@ -83,5 +81,5 @@ int main(int argc, char **argv)
             ok = r.rec[i].blocks == 1 && leaklib_frame0_in(&r, &r.rec[i], (void *)walk, 256) &&
                  leaklib_stack(&r, r.rec[i].stack)->nframes >= DEPTH + 2;
     check(ok, "each of them one block, allocated in walk, with the whole path in its stack");
-    return leaklib_finish("leak_threads");
+    return check_finish("leak_threads");
 }

@@ -26,37 +26,13 @@
 
 #include <reclaim.h>
 
+#include "../common/check.h"
+
 #define LEAKLIB_NOINLINE __attribute__((noinline))
 #define LEAKLIB_UNUSED __attribute__((unused))
 
-static int leaklib_failures;
 static long leaklib_last_pid;        /* of the last child run */
 static void *volatile leaklib_sink LEAKLIB_UNUSED;
-
-__attribute__((format(printf, 2, 3)))
-static LEAKLIB_UNUSED void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (!ok)
-        leaklib_failures++;
-}
-
-__attribute__((format(printf, 1, 2), noreturn))
-static LEAKLIB_UNUSED void leaklib_die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
 
 /* Overwrites the dead stack below the caller, so that what a returned
  * function left there cannot be what the test depends on. */
@@ -262,13 +238,13 @@ static LEAKLIB_UNUSED int leaklib_child(const char *arg, const char *const *env,
         const char *tmp = getenv("TMPDIR");
         snprintf(leaklib_dir, sizeof leaklib_dir, "%s/leaklib.XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(leaklib_dir))
-            leaklib_die("mkdtemp: %s", strerror(errno));
+            check_fail("mkdtemp: %s", strerror(errno));
         atexit(leaklib_cleanup);
     }
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0)
-        leaklib_die("fork: %s", strerror(errno));
+        check_fail("fork: %s", strerror(errno));
     if (pid == 0) {
         char path[512];
         setenv("LEAKLIB_CHILD", "1", 1);
@@ -295,7 +271,7 @@ static LEAKLIB_UNUSED int leaklib_child(const char *arg, const char *const *env,
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
-            leaklib_die("waitpid: %s", strerror(errno));
+            check_fail("waitpid: %s", strerror(errno));
     leaklib_last_pid = pid;
     return st;
 }
@@ -349,16 +325,6 @@ static LEAKLIB_UNUSED int leaklib_is_child(void)
     static void *(*volatile keep)(const void *) = reclaim_block_start;
     (void)keep;
     return getenv("LEAKLIB_CHILD") != NULL;
-}
-
-static LEAKLIB_UNUSED int leaklib_finish(const char *name)
-{
-    if (leaklib_failures) {
-        printf("%s: %d check(s) FAILED\n", name, leaklib_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
 }
 
 #endif

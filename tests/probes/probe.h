@@ -23,27 +23,15 @@
 
 #include <reclaim.h>
 
+#include "../common/check.h"
+
 #define PROBE_BLOCKS 100
 #define PROBE_NOINLINE __attribute__((noinline))
 #define PROBE_UNUSED __attribute__((unused))   /* not every probe uses every helper */
 /* XOR mask for pointers that must not count as pointers. */
 #define PROBE_MASK ((uintptr_t)0x5a5aa5a5c3c33c3cull)
 
-static int probe_failures __attribute__((unused));
 static void *volatile probe_sink __attribute__((unused));
-
-__attribute__((format(printf, 1, 2), noreturn))
-static PROBE_UNUSED void probe_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    fflush(stderr);
-    exit(1);
-}
 
 /* Options are read at library start-up, so set the stress knob and start
  * again when it is not set yet. */
@@ -53,31 +41,8 @@ static PROBE_UNUSED void probe_setup(char **argv, const char *every)
     if (!getenv("RECLAIM_COLLECT_EVERY")) {
         setenv("RECLAIM_COLLECT_EVERY", every, 1);
         execv("/proc/self/exe", argv);
-        probe_fail("re-exec through /proc/self/exe: %s", strerror(errno));
+        check_fail("re-exec through /proc/self/exe: %s", strerror(errno));
     }
-}
-
-__attribute__((format(printf, 2, 3)))
-static PROBE_UNUSED void probe_check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (!ok)
-        probe_failures++;
-}
-
-static PROBE_UNUSED int probe_finish(const char *name)
-{
-    if (probe_failures) {
-        printf("%s: %d check(s) FAILED\n", name, probe_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
 }
 
 /* Block i of a set: mostly small, every tenth over 16 KiB (a large block). */
@@ -96,7 +61,7 @@ static PROBE_UNUSED PROBE_NOINLINE void *probe_new(unsigned i)
     size_t n = probe_size(i);
     unsigned char *p = malloc(n);
     if (!p)
-        probe_fail("malloc(%zu) returned NULL", n);
+        check_fail("malloc(%zu) returned NULL", n);
     for (size_t j = 0; j < n; j++)
         p[j] = probe_byte(i, j);
     return p;
@@ -154,7 +119,7 @@ static PROBE_UNUSED PROBE_NOINLINE unsigned probe_verify(void *const *slots, uns
 static PROBE_UNUSED void probe_report(void *const *slots, unsigned n, unsigned base, const char *where)
 {
     unsigned bad = probe_verify(slots, n, base, where);
-    probe_check(bad == 0, "%s: %u of %u blocks intact and allocated", where, n - bad, n);
+    check(bad == 0, "%s: %u of %u blocks intact and allocated", where, n - bad, n);
 }
 
 static PROBE_UNUSED size_t probe_collections(void)
@@ -180,7 +145,7 @@ static PROBE_UNUSED PROBE_NOINLINE size_t probe_garbage(size_t bytes)
         size_t sz = 16 + (k * 40503u) % 240;
         char *p = malloc(sz);
         if (!p)
-            probe_fail("malloc(%zu) returned NULL during churn", sz);
+            check_fail("malloc(%zu) returned NULL during churn", sz);
         p[0] = (char)k;
         p[sz - 1] = (char)k;
         probe_sink = p;     /* keeps the call; only the latest piece survives */
@@ -212,7 +177,7 @@ static PROBE_UNUSED PROBE_NOINLINE void probe_churn(const char *what)
     for (int i = 0; i < 3; i++)
         reclaim_collect();
     size_t c1 = probe_collections(), r1 = probe_reclaimed();
-    probe_check(c1 - c0 >= 10 && r1 - r0 >= pieces / 2,
+    check(c1 - c0 >= 10 && r1 - r0 >= pieces / 2,
                 "%s: churn of 64 MiB ran %zu collections reclaiming %zu blocks (of %zu garbage pieces)",
                 what, c1 - c0, r1 - r0, pieces);
 }

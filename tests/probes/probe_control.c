@@ -32,17 +32,17 @@ int main(int argc, char **argv)
     size_t got = reclaim_collect();
     size_t r1 = probe_reclaimed();
     unsigned left = still_allocated();
-    probe_check(left == 0, "masked blocks, one collection: %u of %u reclaimed "
+    check(left == 0, "masked blocks, one collection: %u of %u reclaimed "
                 "(reclaim_collect returned %zu, stats +%zu)",
                 PROBE_BLOCKS - left, PROBE_BLOCKS, got, r1 - r0);
-    probe_check(r1 - r0 >= PROBE_BLOCKS, "reclaimed_blocks grew by at least %u (%zu)",
+    check(r1 - r0 >= PROBE_BLOCKS, "reclaimed_blocks grew by at least %u (%zu)",
                 PROBE_BLOCKS, r1 - r0);
 
     probe_make_masked(masked, PROBE_BLOCKS, 100);
     probe_scrub();
     probe_churn("control");
     left = still_allocated();
-    probe_check(left == 0, "masked blocks, after the churn: %u of %u reclaimed",
+    check(left == 0, "masked blocks, after the churn: %u of %u reclaimed",
                 PROBE_BLOCKS - left, PROBE_BLOCKS);
-    return probe_finish("probe_control");
+    return check_finish("probe_control");
 }

@@ -35,12 +35,12 @@ static PROBE_NOINLINE void *stack_for(int from_heap)
     if (from_heap) {
         void *s = malloc(STACK);
         if (!s)
-            probe_fail("malloc of a coroutine stack failed");
+            check_fail("malloc of a coroutine stack failed");
         return s;
     }
     void *s = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (s == MAP_FAILED)
-        probe_fail("mmap of a coroutine stack failed");
+        check_fail("mmap of a coroutine stack failed");
     return s;
 }
 
@@ -63,10 +63,10 @@ static PROBE_NOINLINE void run(int from_heap, int mode, unsigned base)
     if (mode == 0) {
         probe_churn("coroutine suspended");
         swapcontext(&main_ctx, &co_ctx);     /* it verifies, then returns here */
-        probe_check(co_bad == 0, "suspended coroutine, %s stack: %u of %u blocks intact and allocated",
+        check(co_bad == 0, "suspended coroutine, %s stack: %u of %u blocks intact and allocated",
                     kind, PROBE_BLOCKS - co_bad, PROBE_BLOCKS);
     } else {
-        probe_check(co_bad == 0,
+        check(co_bad == 0,
                     "collector running on a coroutine, %s stack: %u of %u blocks on it intact and allocated",
                     kind, PROBE_BLOCKS - co_bad, PROBE_BLOCKS);
         char where[128];
@@ -74,7 +74,7 @@ static PROBE_NOINLINE void run(int from_heap, int mode, unsigned base)
         probe_report(main_slots, PROBE_BLOCKS, base + 5000, where);
     }
     if (from_heap) {
-        probe_check(reclaim_block_start(stack) == stack, "the malloc'd coroutine stack is still allocated");
+        check(reclaim_block_start(stack) == stack, "the malloc'd coroutine stack is still allocated");
         free(stack);
     } else {
         munmap(stack, STACK);
@@ -90,5 +90,5 @@ int main(int argc, char **argv)
     run(1, 0, 100);
     run(0, 1, 200);
     run(1, 1, 300);
-    return probe_finish("probe_coroutine");
+    return check_finish("probe_coroutine");
 }

@@ -18,11 +18,11 @@ static void *load(const char *name, slots_fn *data, slots_fn *bss)
     snprintf(path, sizeof path, "%s/%s", PROBE_LIBDIR, name);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h)
-        probe_fail("dlopen %s: %s", path, dlerror());
+        check_fail("dlopen %s: %s", path, dlerror());
     *data = (slots_fn)dlsym(h, "probe_dl_data_slots");
     *bss = (slots_fn)dlsym(h, "probe_dl_bss_slots");
     if (!*data || !*bss)
-        probe_fail("dlsym in %s: %s", path, dlerror());
+        check_fail("dlsym in %s: %s", path, dlerror());
     return h;
 }
 
@@ -46,9 +46,9 @@ int main(int argc, char **argv)
     probe_report(b_bss(), HALF, 200 + HALF, "library B .bss (dlopen'd later)");
 
     if (dlclose(hb))
-        probe_fail("dlclose: %s", dlerror());
+        check_fail("dlclose: %s", dlerror());
     probe_churn("after dlclose of B");
     probe_report(a_data(), HALF, 0, "library A .data after B was dlclose'd");
     probe_report(a_bss(), HALF, HALF, "library A .bss after B was dlclose'd");
-    return probe_finish("probe_dl_globals");
+    return check_finish("probe_dl_globals");
 }

@@ -35,10 +35,10 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/%s", PROBE_LIBDIR, "probe_dl_a.so");
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h)
-        probe_fail("dlopen %s: %s", path, dlerror());
+        check_fail("dlopen %s: %s", path, dlerror());
     tls_slots = (slots_fn)dlsym(h, "probe_dl_tls_slots");
     if (!tls_slots)
-        probe_fail("dlsym: %s", dlerror());
+        check_fail("dlsym: %s", dlerror());
 
     probe_make(tls_slots(), PROBE_BLOCKS, 0);
     printf("note: the main thread's dynamic TLS block is %s reclaim's heap\n",
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     pthread_barrier_init(&done, NULL, 2);
     pthread_t t;
     if (pthread_create(&t, NULL, worker, NULL))
-        probe_fail("pthread_create failed");
+        check_fail("pthread_create failed");
     pthread_barrier_wait(&ready);
     printf("note: the other thread's dynamic TLS block is %s reclaim's heap\n",
            thread_in_heap ? "inside" : "outside");
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     probe_report(tls_slots(), PROBE_BLOCKS, 0, "main thread's dynamic TLS (__thread in a dlopen'd library)");
     pthread_barrier_wait(&done);
     pthread_join(t, NULL);
-    probe_check(thread_bad == 0, "another thread's dynamic TLS: %u of %u blocks intact and allocated",
+    check(thread_bad == 0, "another thread's dynamic TLS: %u of %u blocks intact and allocated",
                 PROBE_BLOCKS - thread_bad, PROBE_BLOCKS);
-    return probe_finish("probe_dl_tls");
+    return check_finish("probe_dl_tls");
 }

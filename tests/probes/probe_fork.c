@@ -35,11 +35,11 @@ static PROBE_NOINLINE int child(void)
     for (unsigned i = 0; i < PROBE_BLOCKS; i++)
         if (reclaim_block_start((void *)(lost[i] ^ PROBE_MASK)))
             left++;
-    probe_check(left == 0, "child: lost blocks reclaimed (%u of %u left)", left, PROBE_BLOCKS);
-    probe_check(probe_verify(kept, PROBE_BLOCKS, 500, "child stack") == 0,
+    check(left == 0, "child: lost blocks reclaimed (%u of %u left)", left, PROBE_BLOCKS);
+    check(probe_verify(kept, PROBE_BLOCKS, 500, "child stack") == 0,
                 "child: blocks on its stack intact");
-    probe_check(probe_collections() >= 10, "child: collections ran (%zu)", probe_collections());
-    return probe_failures ? 1 : 0;
+    check(probe_collections() >= 10, "child: collections ran (%zu)", probe_collections());
+    return check_failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -55,14 +55,14 @@ int main(int argc, char **argv)
             _exit(child());
         int st;
         waitpid(pid, &st, 0);
-        probe_check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
                     "fork %d: child passed (status %#x)", round, st);
     }
     stop = 1;
     for (unsigned i = 0; i < 3; i++) {
         void *bad;
         pthread_join(t[i], &bad);
-        probe_check(bad == NULL, "parent thread %u: blocks intact", i);
+        check(bad == NULL, "parent thread %u: blocks intact", i);
     }
-    return probe_finish("probe_fork");
+    return check_finish("probe_fork");
 }

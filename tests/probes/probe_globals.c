@@ -20,7 +20,7 @@ static PROBE_NOINLINE void make_list(unsigned n)
     for (unsigned i = 0; i < n; i++) {
         struct node *nd = malloc(sizeof *nd);
         if (!nd)
-            probe_fail("malloc failed");
+            check_fail("malloc failed");
         nd->id = i;
         memset(nd->pad, (int)(i & 0xff), sizeof nd->pad);
         nd->next = probe_list_head;
@@ -58,6 +58,6 @@ int main(int argc, char **argv)
     probe_report(probe_data_slots, HALF, 0, ".data global array");
     probe_report(probe_bss_slots, HALF, HALF, ".bss global array");
     unsigned seen = check_list(10000);
-    probe_check(seen == 10000, "list of 10000 blocks reached from one .bss pointer: %u intact", seen);
-    return probe_finish("probe_globals");
+    check(seen == 10000, "list of 10000 blocks reached from one .bss pointer: %u intact", seen);
+    return check_finish("probe_globals");
 }

@@ -20,11 +20,11 @@ static PROBE_NOINLINE size_t make_cycles(unsigned n)
         unsigned len = 2 + i % 2;
         struct node *first = malloc(sizeof *first), *prev = first;
         if (!first)
-            probe_fail("malloc failed");
+            check_fail("malloc failed");
         for (unsigned k = 1; k < len; k++) {
             struct node *nd = malloc(sizeof *nd + (i % 7) * 16);
             if (!nd)
-                probe_fail("malloc failed");
+                check_fail("malloc failed");
             prev->next = nd;
             prev = nd;
         }
@@ -40,7 +40,7 @@ static PROBE_NOINLINE void make_list(size_t n)
     for (size_t i = 0; i < n; i++) {
         struct node *nd = malloc(sizeof *nd);
         if (!nd)
-            probe_fail("malloc failed at node %zu", i);
+            check_fail("malloc failed at node %zu", i);
         nd->next = head;
         nd->v = i;
         head = nd;
@@ -60,7 +60,7 @@ static void *leaker(void *arg)
     for (int i = 0; i < PER_THREAD; i++) {
         struct node *nd = malloc(sizeof *nd + (size_t)(i % 5) * 24);
         if (!nd)
-            probe_fail("malloc failed");
+            check_fail("malloc failed");
         nd->next = head;
         head = nd;
     }
@@ -91,7 +91,7 @@ static size_t threads(void)
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         if (pthread_create(&t[i], NULL, leaker, NULL))
-            probe_fail("pthread_create failed");
+            check_fail("pthread_create failed");
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     return (size_t)THREADS * PER_THREAD;
@@ -103,14 +103,14 @@ int main(int argc, char **argv)
     probe_setup(argv, "1M");
     double t0 = probe_now();
     size_t got, lost = phase(cycles, &got);
-    probe_check(got >= lost, "20000 lost cycles: %zu blocks reclaimed, %zu lost", got, lost);
+    check(got >= lost, "20000 lost cycles: %zu blocks reclaimed, %zu lost", got, lost);
 
     lost = phase(list, &got);
-    probe_check(got >= lost, "lost list of 2 million nodes: %zu blocks reclaimed, %zu lost", got, lost);
+    check(got >= lost, "lost list of 2 million nodes: %zu blocks reclaimed, %zu lost", got, lost);
 
     lost = phase(threads, &got);
-    probe_check(got >= lost, "leaks of %d exited threads: %zu blocks reclaimed, %zu lost",
+    check(got >= lost, "leaks of %d exited threads: %zu blocks reclaimed, %zu lost",
                 THREADS, got, lost);
     printf("note: %.2f s\n", probe_now() - t0);
-    return probe_finish("probe_lost");
+    return check_finish("probe_lost");
 }

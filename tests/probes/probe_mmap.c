@@ -14,7 +14,7 @@ static void *map(int flags, int fd, const char *what)
 {
     void *m = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (m == MAP_FAILED)
-        probe_fail("mmap (%s): %s", what, strerror(errno));
+        check_fail("mmap (%s): %s", what, strerror(errno));
     return m;
 }
 
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     char *shared = map(MAP_SHARED | MAP_ANONYMOUS, -1, "anonymous shared");
     FILE *f = tmpfile();
     if (!f || ftruncate(fileno(f), SIZE))
-        probe_fail("temporary file: %s", strerror(errno));
+        check_fail("temporary file: %s", strerror(errno));
     char *file = map(MAP_SHARED, fileno(f), "file-backed shared");
 
     void **ps = (void **)(priv + OFFSET), **ss = (void **)(shared + OFFSET);
@@ -47,5 +47,5 @@ int main(int argc, char **argv)
     probe_report((void **)(shared + OFFSET + (1u << 20) - 8), 2, 302,
                  "anonymous shared mmap, pointers straddling a page boundary");
     fclose(f);
-    return probe_finish("probe_mmap");
+    return check_finish("probe_mmap");
 }

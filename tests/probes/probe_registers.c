@@ -16,6 +16,23 @@
 #define NREGS 5
 
 static uintptr_t masked_in[NREGS], masked_out[NREGS];
+
+/* The asm both threads share (operands in, out, mask): unmask in[] into
+ * the callee-saved registers, so that they hold the only pointers, and
+ * later mask them back into out[]. */
+#define LOAD_UNMASKED                                            \
+    "movq 0(%[in]), %%rbx\n\t"  "xorq %[mask], %%rbx\n\t"      \
+    "movq 8(%[in]), %%r12\n\t"  "xorq %[mask], %%r12\n\t"      \
+    "movq 16(%[in]), %%r13\n\t" "xorq %[mask], %%r13\n\t"      \
+    "movq 24(%[in]), %%r14\n\t" "xorq %[mask], %%r14\n\t"      \
+    "movq 32(%[in]), %%r15\n\t" "xorq %[mask], %%r15\n\t"
+#define STORE_MASKED                                             \
+    "xorq %[mask], %%rbx\n\t"   "movq %%rbx, 0(%[out])\n\t"    \
+    "xorq %[mask], %%r12\n\t"   "movq %%r12, 8(%[out])\n\t"    \
+    "xorq %[mask], %%r13\n\t"   "movq %%r13, 16(%[out])\n\t"   \
+    "xorq %[mask], %%r14\n\t"   "movq %%r14, 24(%[out])\n\t"   \
+    "xorq %[mask], %%r15\n\t"   "movq %%r15, 32(%[out])\n\t"
+
 static volatile int ready, go;
 static int pipefd[2];
 static long read_result, read_eintr;
@@ -24,21 +41,13 @@ static void *spinner(void *arg)
 {
     (void)arg;
     __asm__ __volatile__(
-        "movq 0(%[in]), %%rbx\n\t"  "xorq %[mask], %%rbx\n\t"
-        "movq 8(%[in]), %%r12\n\t"  "xorq %[mask], %%r12\n\t"
-        "movq 16(%[in]), %%r13\n\t" "xorq %[mask], %%r13\n\t"
-        "movq 24(%[in]), %%r14\n\t" "xorq %[mask], %%r14\n\t"
-        "movq 32(%[in]), %%r15\n\t" "xorq %[mask], %%r15\n\t"
+        LOAD_UNMASKED
         "movl $1, %[ready]\n\t"
         "1:\n\t"
         "pause\n\t"
         "cmpl $0, %[go]\n\t"
         "je 1b\n\t"
-        "xorq %[mask], %%rbx\n\t"   "movq %%rbx, 0(%[out])\n\t"
-        "xorq %[mask], %%r12\n\t"   "movq %%r12, 8(%[out])\n\t"
-        "xorq %[mask], %%r13\n\t"   "movq %%r13, 16(%[out])\n\t"
-        "xorq %[mask], %%r14\n\t"   "movq %%r14, 24(%[out])\n\t"
-        "xorq %[mask], %%r15\n\t"   "movq %%r15, 32(%[out])\n\t"
+        STORE_MASKED
         : [ready] "+m"(ready)
         : [in] "r"(masked_in), [out] "r"(masked_out), [mask] "r"(PROBE_MASK), [go] "m"(go)
         : "rbx", "r12", "r13", "r14", "r15", "memory", "cc");
@@ -56,11 +65,7 @@ static void *reader(void *arg)
     (void)arg;
     long rax, eintr = 0;
     __asm__ __volatile__(
-        "movq 0(%[in]), %%rbx\n\t"  "xorq %[mask], %%rbx\n\t"
-        "movq 8(%[in]), %%r12\n\t"  "xorq %[mask], %%r12\n\t"
-        "movq 16(%[in]), %%r13\n\t" "xorq %[mask], %%r13\n\t"
-        "movq 24(%[in]), %%r14\n\t" "xorq %[mask], %%r14\n\t"
-        "movq 32(%[in]), %%r15\n\t" "xorq %[mask], %%r15\n\t"
+        LOAD_UNMASKED
         "movl $1, %[ready]\n\t"
         "2:\n\t"
         "movq %[nr], %%rax\n\t"
@@ -73,11 +78,7 @@ static void *reader(void *arg)
         "incq %[eintr]\n\t"
         "jmp 2b\n\t"
         "3:\n\t"
-        "xorq %[mask], %%rbx\n\t"   "movq %%rbx, 0(%[out])\n\t"
-        "xorq %[mask], %%r12\n\t"   "movq %%r12, 8(%[out])\n\t"
-        "xorq %[mask], %%r13\n\t"   "movq %%r13, 16(%[out])\n\t"
-        "xorq %[mask], %%r14\n\t"   "movq %%r14, 24(%[out])\n\t"
-        "xorq %[mask], %%r15\n\t"   "movq %%r15, 32(%[out])\n\t"
+        STORE_MASKED
         : [ready] "+m"(ready), "=&a"(rax), [eintr] "+m"(eintr), [buf] "=m"(read_buf)
         : [in] "r"(masked_in), [out] "r"(masked_out), [mask] "m"(mask_word),
           [nr] "i"(SYS_read), [fd] "m"(read_fd)
@@ -102,7 +103,7 @@ static void run(const char *name, void *(*fn)(void *), unsigned base, void (*rel
     go = 0;
     pthread_t t;
     if (pthread_create(&t, NULL, fn, NULL))
-        probe_fail("pthread_create failed");
+        check_fail("pthread_create failed");
     wait_ready();
     probe_scrub();
     probe_churn(name);
@@ -115,7 +116,7 @@ static void run(const char *name, void *(*fn)(void *), unsigned base, void (*rel
         p[i] = (void *)(masked_out[i] ^ PROBE_MASK);
         same &= masked_out[i] == masked_in[i];
     }
-    probe_check(same, "%s: the registers came back unchanged", name);
+    check(same, "%s: the registers came back unchanged", name);
     probe_report(p, NREGS, base, name);
 }
 
@@ -124,7 +125,7 @@ static void release_spinner(void) { go = 1; }
 static void release_reader(void)
 {
     if (write(pipefd[1], "x", 1) != 1)
-        probe_fail("write to pipe failed");
+        check_fail("write to pipe failed");
 }
 
 int main(int argc, char **argv)
@@ -132,14 +133,14 @@ int main(int argc, char **argv)
     (void)argc;
     probe_setup(argv, "1M");
     if (pipe(pipefd))
-        probe_fail("pipe failed");
+        check_fail("pipe failed");
     read_fd = pipefd[0];
     run("registers of a spinning thread (rbx, r12-r15)", spinner, 0, release_spinner);
     run("registers of a thread blocked in read(2)", reader, 10, release_reader);
-    probe_check(read_result == 1, "the blocked read(2) returned 1 (got %ld)", read_result);
+    check(read_result == 1, "the blocked read(2) returned 1 (got %ld)", read_result);
     if (read_eintr)
         printf("note: read(2) was interrupted %ld time(s) with EINTR\n", read_eintr);
-    return probe_finish("probe_registers");
+    return check_finish("probe_registers");
 }
 
 #else

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     size_t c0 = probe_collections();
     for (int i = 0; i < THREADS; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i))
-            probe_fail("pthread_create failed");
+            check_fail("pthread_create failed");
     double t0 = probe_now();
     while (probe_now() - t0 < 2.5) {
         probe_garbage(1u << 20);
@@ -62,12 +62,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     size_t c1 = probe_collections();
-    probe_check(c1 - c0 >= 20, "%zu collections ran while the threads worked", c1 - c0);
+    check(c1 - c0 >= 20, "%zu collections ran while the threads worked", c1 - c0);
     for (int i = 0; i < THREADS; i++) {
-        probe_check(rounds[i] > 0 && bad[i] == 0,
+        check(rounds[i] > 0 && bad[i] == 0,
                     "thread %d blocking all signals: %u rounds of %d blocks, %u bad", i, rounds[i],
                     SET, bad[i]);
-        probe_check(mask_ok[i], "thread %d: its signal mask is still full", i);
+        check(mask_ok[i], "thread %d: its signal mask is still full", i);
     }
-    return probe_finish("probe_sigblock");
+    return check_finish("probe_sigblock");
 }

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     pthread_t t[KINDS];
     for (int i = 0; i < KINDS; i++)
         if (pthread_create(&t[i], NULL, sleeper, (void *)(uintptr_t)i))
-            probe_fail("pthread_create failed");
+            check_fail("pthread_create failed");
     size_t c0 = probe_collections();
     double t0 = probe_now();
     while (__atomic_load_n(&finished, __ATOMIC_SEQ_CST) < KINDS && probe_now() - t0 < 10.0) {
@@ -67,13 +67,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < KINDS; i++)
         pthread_join(t[i], NULL);
     size_t c1 = probe_collections();
-    probe_check(c1 - c0 >= 20, "%zu collections ran during the sleeps", c1 - c0);
+    check(c1 - c0 >= 20, "%zu collections ran during the sleeps", c1 - c0);
     for (int i = 0; i < KINDS; i++) {
-        probe_check(rc[i] == 0 && elapsed[i] >= 2.0,
+        check(rc[i] == 0 && elapsed[i] >= 2.0,
                     "%s: returned %d (errno %d) after %.3f s (want 0 after >= 2.000 s)", names[i], rc[i],
                     err[i], elapsed[i]);
         if (elapsed[i] > 3.0)
             printf("note: %s overslept by %.3f s\n", names[i], elapsed[i] - 2.0);
     }
-    return probe_finish("probe_sleep");
+    return check_finish("probe_sleep");
 }

@@ -41,5 +41,5 @@ int main(int argc, char **argv)
     probe_setup(argv, "1M");
     run();
     run_deep();
-    return probe_finish("probe_stack_main");
+    return check_finish("probe_stack_main");
 }

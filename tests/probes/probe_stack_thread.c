@@ -41,14 +41,14 @@ int main(int argc, char **argv)
     void *own_stack = mmap(NULL, own_size, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (own_stack == MAP_FAILED)
-        probe_fail("mmap of a thread stack failed");
+        check_fail("mmap of a thread stack failed");
     pthread_attr_init(&own);
     pthread_attr_setstack(&own, own_stack, own_size);
     const char *names[NTHREADS] = { "default stack", "64 KiB stack", "mmap'd stack (pthread_attr_setstack)" };
     if (pthread_create(&t[0], NULL, worker, (void *)0) ||
         pthread_create(&t[1], &small, worker, (void *)1) ||
         pthread_create(&t[2], &own, worker, (void *)2))
-        probe_fail("pthread_create failed");
+        check_fail("pthread_create failed");
 
     pthread_barrier_wait(&ready);
     probe_churn("while threads wait");
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < NTHREADS; i++)
         pthread_join(t[i], NULL);
     for (int i = 0; i < NTHREADS; i++)
-        probe_check(bad[i] == 0, "another thread's stack (%s): %u of %u blocks intact and allocated",
+        check(bad[i] == 0, "another thread's stack (%s): %u of %u blocks intact and allocated",
                     names[i], PROBE_BLOCKS - bad[i], PROBE_BLOCKS);
-    return probe_finish("probe_stack_thread");
+    return check_finish("probe_stack_thread");
 }

@@ -37,14 +37,14 @@ int main(int argc, char **argv)
     pthread_barrier_init(&done, NULL, 2);
     pthread_t t;
     if (pthread_create(&t, NULL, worker, NULL))
-        probe_fail("pthread_create failed");
+        check_fail("pthread_create failed");
     pthread_barrier_wait(&ready);
     probe_churn("static TLS");
     probe_report(probe_tdata, HALF, 0, "main thread's static TLS (.tdata)");
     probe_report(probe_tbss, HALF, HALF, "main thread's static TLS (.tbss)");
     pthread_barrier_wait(&done);
     pthread_join(t, NULL);
-    probe_check(thread_bad == 0, "another thread's static TLS: %u of %u blocks intact and allocated",
+    check(thread_bad == 0, "another thread's static TLS: %u of %u blocks intact and allocated",
                 PROBE_BLOCKS - thread_bad, PROBE_BLOCKS);
-    return probe_finish("probe_tls");
+    return check_finish("probe_tls");
 }

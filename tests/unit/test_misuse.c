@@ -27,23 +27,6 @@ void free_sized(void *p, size_t size);
 
 extern char **environ;
 
-/* Tells the parent which pointer the misuse is about to pass. write(2),
- * not stdio: abort() does not flush buffers. */
-static void report(const void *p)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%p\n", p);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(90);
-}
-
-/* Hides the pointer's history from the compiler's use-after-free checks. */
-static void *launder(void *p)
-{
-    void *volatile v = p;
-    return v;
-}
-
 /* After a warned misuse the heap must still hand out distinct, intact
  * blocks of the size involved and others. */
 static int heap_still_sane(size_t size)
@@ -72,9 +55,9 @@ static int heap_still_sane(size_t size)
 static int double_free(size_t n)
 {
     char *p = malloc(n);
-    report(p);
+    unit_say_ptr(p);
     free(p);
-    free(launder(p));
+    free(unit_launder(p));
     return !heap_still_sane(n);
 }
 
@@ -84,9 +67,9 @@ static int case_double_free_large(void) { return double_free(100000); }
 static int case_double_free_sized(void)
 {
     char *p = malloc(200);
-    report(p);
+    unit_say_ptr(p);
     free_sized(p, 200);
-    free_sized(launder(p), 200);
+    free_sized(unit_launder(p), 200);
     return !heap_still_sane(200);
 }
 
@@ -104,9 +87,9 @@ static int case_double_free_exited_thread(void)
     void *p;
     if (pthread_create(&t, NULL, alloc_64, NULL) || pthread_join(t, &p) || !p)
         return 50;
-    report(p);
+    unit_say_ptr(p);
     free(p);
-    free(launder(p));
+    free(unit_launder(p));
     return !heap_still_sane(64);
 }
 
@@ -132,9 +115,9 @@ static int case_double_free_live_thread(void)
         return 50;
     pthread_barrier_wait(&barrier);
     void *p = shared_block;
-    report(p);
+    unit_say_ptr(p);
     free(p);
-    free(launder(p));
+    free(unit_launder(p));
     pthread_barrier_wait(&barrier);
     pthread_join(t, NULL);
     return !heap_still_sane(64);
@@ -143,7 +126,7 @@ static int case_double_free_live_thread(void)
 static int interior(size_t n, size_t off)
 {
     char *p = malloc(n);
-    report(p + off);
+    unit_say_ptr(p + off);
     free(p + off);
     /* The block itself was left alone and is still freeable. */
     free(p);
@@ -160,7 +143,7 @@ static int case_span_tail(void)
 {
     char *p = malloc(40);
     char *tail = (char *)((uintptr_t)p & ~(uintptr_t)4095) + 85 * 48;
-    report(tail);
+    unit_say_ptr(tail);
     free(tail);
     free(p);
     return !heap_still_sane(40);
@@ -169,10 +152,10 @@ static int case_span_tail(void)
 static int realloc_freed(size_t n)
 {
     char *p = malloc(n);
-    report(p);
+    unit_say_ptr(p);
     free(p);
     errno = 0;
-    void *q = realloc(launder(p), 10);
+    void *q = realloc(unit_launder(p), 10);
     return q != NULL || !heap_still_sane(n);
 }
 
@@ -182,18 +165,18 @@ static int case_realloc_freed_large(void) { return realloc_freed(70000); }
 static int case_reallocarray_freed(void)
 {
     char *p = malloc(50);
-    report(p);
+    unit_say_ptr(p);
     free(p);
-    void *q = reallocarray(launder(p), 5, 5);
+    void *q = reallocarray(unit_launder(p), 5, 5);
     return q != NULL || !heap_still_sane(50);
 }
 
 static int usable_freed(size_t n)
 {
     char *p = malloc(n);
-    report(p);
+    unit_say_ptr(p);
     free(p);
-    size_t u = malloc_usable_size(launder(p));
+    size_t u = malloc_usable_size(unit_launder(p));
     return u != 0 || !heap_still_sane(n);
 }
 

@@ -165,6 +165,25 @@ static inline int unit_run_child(void (*fn)(void *), void *arg, const char *env,
     return 0;
 }
 
+/* Tells the parent of a misuse child which pointer the misuse is about to
+ * pass: the message to expect names it. write(2), not stdio: abort() does
+ * not flush buffers. */
+static inline void unit_say_ptr(const void *p)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%p\n", p);
+    if (write(1, buf, (size_t)n) != n)
+        _exit(90);
+}
+
+/* Hides a pointer's history from the compiler's use-after-free warnings,
+ * so that a test can hand a freed pointer back on purpose. */
+static inline void *unit_launder(void *p)
+{
+    void *volatile v = p;
+    return v;
+}
+
 /* Number of '\n' in s: every reclaim message is exactly one line. */
 static inline int unit_lines(const char *s)
 {

@@ -26,9 +26,6 @@ static volatile unsigned long spin_count;
 static atomic_long prog_count;
 static int pipefd[2];
 static pid_t spin_tid, reg_tid;
-static long read_ret = -2, nano_ret = -2;
-static int read_err, nano_err;
-static double nano_elapsed;
 
 static void prog_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -65,35 +62,22 @@ static void *t_register(void *arg)
     return NULL;
 }
 
-static void *t_read(void *arg)
+static long call_read(void)
 {
-    (void)arg;
-    struct known *k = register_self("read(pipe)");
-    atomic_fetch_add(&ready, 1);
     char c;
-    errno = 0;
-    read_ret = read(pipefd[0], &c, 1);
-    read_err = errno;
-    linger();
-    unregister_self(k);
-    return NULL;
+    return read(pipefd[0], &c, 1);
 }
 
-static void *t_nanosleep(void *arg)
+static long call_nanosleep(void)
 {
-    (void)arg;
-    struct known *k = register_self("nanosleep");
-    atomic_fetch_add(&ready, 1);
     struct timespec ts = { 1, 0 };
-    double t0 = now_s();
-    errno = 0;
-    nano_ret = nanosleep(&ts, NULL);
-    nano_err = errno;
-    nano_elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
+    return nanosleep(&ts, NULL);
 }
+
+static struct blocked r_read = { .what = "read(pipe)", .call = call_read, .ready = &ready,
+                                 .ret = -2 };
+static struct blocked r_nanosleep = { .what = "nanosleep", .call = call_nanosleep,
+                                      .ready = &ready, .ret = -2 };
 
 static void *t_blocker(void *arg)
 {
@@ -120,32 +104,14 @@ static void stops(int n, enum stop_method want, const char *phase)
     int reg_found = 0, moved = 0;
     double total = 0;
     for (int it = 0; it < n; it++) {
-        struct world w;
-        errno = 777;
-        double t0 = now_s();
-        if (stop_world(&w) != 0) {
-            CHECK(0, "%s, iter %d: stop_world failed", phase, it);
+        struct stop_seen seen;
+        if (checked_stop(phase, it, &spin_count, reg_tid, &seen))
             return;
-        }
-        if (errno != 777)
-            fail_later("%s, iter %d: errno changed to %d", phase, it, errno);
-        if (w.method != want)
-            fail_later("%s, iter %d: method %s", phase, it, stop_method_name(w.method));
-        unsigned long before = spin_count;
-        spin_ns(100000);
-        if (spin_count != before)
-            moved++;
-        check_world(&w, it);
-        if ((int)w.count != live_known())
-            fail_later("%s, iter %d: %zu stopped, %d alive", phase, it, w.count, live_known());
-        const struct stopped_thread *rt = find_stopped(&w, reg_tid);
-        if (rt && regs_contain(rt, register_magic()))
-            reg_found++;
-        resume_world(&w);
-        total += now_s() - t0;
-        if (errno != 777)
-            fail_later("%s, iter %d: resume_world changed errno to %d", phase, it, errno);
-        flush_failures();
+        if (seen.method != want)
+            CHECK(0, "%s, iter %d: method %s", phase, it, stop_method_name(seen.method));
+        moved += seen.spinner_moved;
+        reg_found += seen.reg_found;
+        total += seen.seconds;
         CHECK(handler_is_ours(), "%s, iter %d: the program's handler was not restored", phase,
               it);
         usleep(2000);
@@ -211,9 +177,10 @@ int main(void)
         return 1;
 
     pthread_t th[4];
-    void *(*fns[])(void *) = { t_spin, t_register, t_read, t_nanosleep };
-    for (int i = 0; i < 4; i++)
-        pthread_create(&th[i], NULL, fns[i], NULL);
+    pthread_create(&th[0], NULL, t_spin, NULL);
+    pthread_create(&th[1], NULL, t_register, NULL);
+    pthread_create(&th[2], NULL, blocked_thread, &r_read);
+    pthread_create(&th[3], NULL, blocked_thread, &r_nanosleep);
     while (atomic_load(&ready) < 4)
         usleep(1000);
     usleep(10000);
@@ -289,12 +256,12 @@ int main(void)
                WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "FAILED");
     }
 
-    printf("read(pipe) returned %ld (errno %d)\n", read_ret, read_err);
-    CHECK(read_ret == 1, "read returned %ld, errno %d (%s): SA_RESTART should restart it",
-          read_ret, read_err, strerror(read_err));
+    printf("read(pipe) returned %ld (errno %d)\n", r_read.ret, r_read.err);
+    CHECK(r_read.ret == 1, "read returned %ld, errno %d (%s): SA_RESTART should restart it",
+          r_read.ret, r_read.err, strerror(r_read.err));
     printf("nanosleep(1 s) under the fallback returned %ld (errno %d %s) after %.3f s: the "
-           "documented cost of stopping with signals\n", nano_ret, nano_err,
-           nano_ret ? strerror(nano_err) : "", nano_elapsed);
+           "documented cost of stopping with signals\n", r_nanosleep.ret, r_nanosleep.err,
+           r_nanosleep.ret ? strerror(r_nanosleep.err) : "", r_nanosleep.elapsed);
 
     if (failures)
         printf("FAILED: %d failure(s)\n", failures);

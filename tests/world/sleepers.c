@@ -23,134 +23,49 @@ static atomic_int ready;
 static atomic_int go_away;
 static volatile unsigned long spin_count;
 
-struct result {
-    const char *what;
-    long ret;
-    int err;
-    double elapsed;
-};
+static int epfd_2s, epfd_forever, evfd, pipefd[2];
+static sigset_t usr2;
 
-static struct result r_nanosleep = { .what = "nanosleep" }, r_poll = { .what = "poll" },
-                     r_sleep = { .what = "sleep" }, r_epoll = { .what = "epoll_wait(2 s)" },
-                     r_epoll_forever = { .what = "epoll_wait(forever)" },
-                     r_sigwait = { .what = "sigwaitinfo" }, r_read = { .what = "read(pipe)" };
-
-static int epfd_forever, evfd, pipefd[2];
-
-static void *t_nanosleep(void *arg)
+static long call_nanosleep(void)
 {
-    (void)arg;
-    struct known *k = register_self("nanosleep");
-    atomic_fetch_add(&ready, 1);
     struct timespec ts = { SLEEP_S, 0 };
-    double t0 = now_s();
-    errno = 0;
-    r_nanosleep.ret = nanosleep(&ts, NULL);
-    r_nanosleep.err = errno;
-    r_nanosleep.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
+    return nanosleep(&ts, NULL);
 }
 
-static void *t_poll(void *arg)
-{
-    (void)arg;
-    struct known *k = register_self("poll");
-    atomic_fetch_add(&ready, 1);
-    double t0 = now_s();
-    errno = 0;
-    r_poll.ret = poll(NULL, 0, SLEEP_S * 1000);
-    r_poll.err = errno;
-    r_poll.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
-}
+static long call_poll(void) { return poll(NULL, 0, SLEEP_S * 1000); }
+static long call_sleep(void) { return sleep(SLEEP_S); }
 
-static void *t_sleep(void *arg)
+static long call_epoll(void)
 {
-    (void)arg;
-    struct known *k = register_self("sleep");
-    atomic_fetch_add(&ready, 1);
-    double t0 = now_s();
-    errno = 0;
-    r_sleep.ret = sleep(SLEEP_S);
-    r_sleep.err = errno;
-    r_sleep.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
-}
-
-static void *t_epoll(void *arg)
-{
-    (void)arg;
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct known *k = register_self("epoll_wait(2 s)");
-    atomic_fetch_add(&ready, 1);
     struct epoll_event ev;
-    double t0 = now_s();
-    errno = 0;
-    r_epoll.ret = epoll_wait(ep, &ev, 1, SLEEP_S * 1000);
-    r_epoll.err = errno;
-    r_epoll.elapsed = now_s() - t0;
-    close(ep);
-    linger();
-    unregister_self(k);
-    return NULL;
+    return epoll_wait(epfd_2s, &ev, 1, SLEEP_S * 1000);
 }
 
-static void *t_epoll_forever(void *arg)
+static long call_epoll_forever(void)
 {
-    (void)arg;
-    struct known *k = register_self("epoll_wait(forever)");
-    atomic_fetch_add(&ready, 1);
     struct epoll_event ev;
-    double t0 = now_s();
-    errno = 0;
-    r_epoll_forever.ret = epoll_wait(epfd_forever, &ev, 1, -1);
-    r_epoll_forever.err = errno;
-    r_epoll_forever.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
+    return epoll_wait(epfd_forever, &ev, 1, -1);
 }
 
-static void *t_sigwait(void *arg)
-{
-    (void)arg;
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGUSR2);
-    pthread_sigmask(SIG_BLOCK, &s, NULL);
-    struct known *k = register_self("sigwaitinfo");
-    atomic_fetch_add(&ready, 1);
-    double t0 = now_s();
-    errno = 0;
-    r_sigwait.ret = sigwaitinfo(&s, NULL);
-    r_sigwait.err = errno;
-    r_sigwait.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
-}
+/* SIGUSR2 is blocked in every thread (main blocks it before it starts
+ * any), which sigwaitinfo needs. */
+static long call_sigwait(void) { return sigwaitinfo(&usr2, NULL); }
 
-static void *t_read(void *arg)
+static long call_read(void)
 {
-    (void)arg;
-    struct known *k = register_self("read(pipe)");
-    atomic_fetch_add(&ready, 1);
     char c;
-    double t0 = now_s();
-    errno = 0;
-    r_read.ret = read(pipefd[0], &c, 1);
-    r_read.err = errno;
-    r_read.elapsed = now_s() - t0;
-    linger();
-    unregister_self(k);
-    return NULL;
+    return read(pipefd[0], &c, 1);
 }
+
+static struct blocked r_nanosleep = { .what = "nanosleep", .call = call_nanosleep,
+                                      .ready = &ready };
+static struct blocked r_poll = { .what = "poll", .call = call_poll, .ready = &ready };
+static struct blocked r_sleep = { .what = "sleep", .call = call_sleep, .ready = &ready };
+static struct blocked r_epoll = { .what = "epoll_wait(2 s)", .call = call_epoll, .ready = &ready };
+static struct blocked r_epoll_forever = { .what = "epoll_wait(forever)", .call = call_epoll_forever,
+                                          .ready = &ready };
+static struct blocked r_sigwait = { .what = "sigwaitinfo", .call = call_sigwait, .ready = &ready };
+static struct blocked r_read = { .what = "read(pipe)", .call = call_read, .ready = &ready };
 
 static void *t_spin(void *arg)
 {
@@ -180,7 +95,7 @@ static void *t_register(void *arg)
     return NULL;
 }
 
-static void expect_full_sleep(const struct result *r, long want_ret)
+static void expect_full_sleep(const struct blocked *r, long want_ret)
 {
     printf("  %-22s returned %ld (errno %d) after %.3f s\n", r->what, r->ret, r->err, r->elapsed);
     CHECK(r->ret == want_ret, "%s returned %ld, errno %d (%s)", r->what, r->ret, r->err,
@@ -193,11 +108,11 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     /* SIGUSR2 is for sigwaitinfo only; nobody else takes it. */
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGUSR2);
-    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &usr2, NULL);
 
+    epfd_2s = epoll_create1(EPOLL_CLOEXEC);
     epfd_forever = epoll_create1(EPOLL_CLOEXEC);
     evfd = eventfd(0, EFD_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN };
@@ -205,12 +120,17 @@ int main(void)
     if (pipe(pipefd))
         return 1;
 
-    void *(*fns[])(void *) = { t_nanosleep, t_poll, t_sleep, t_epoll, t_epoll_forever,
-                               t_sigwait, t_read, t_spin, t_register };
-    enum { N = sizeof fns / sizeof fns[0] };
+    struct {
+        void *(*fn)(void *);
+        void *arg;
+    } threads[] = { { blocked_thread, &r_nanosleep }, { blocked_thread, &r_poll },
+                    { blocked_thread, &r_sleep }, { blocked_thread, &r_epoll },
+                    { blocked_thread, &r_epoll_forever }, { blocked_thread, &r_sigwait },
+                    { blocked_thread, &r_read }, { t_spin, NULL }, { t_register, NULL } };
+    enum { N = sizeof threads / sizeof threads[0] };
     pthread_t th[N];
     for (int i = 0; i < N; i++)
-        pthread_create(&th[i], NULL, fns[i], NULL);
+        pthread_create(&th[i], NULL, threads[i].fn, threads[i].arg);
     while (atomic_load(&ready) < N)
         usleep(1000);
     usleep(20000);   /* let the sleepers get into their system calls */
@@ -219,35 +139,15 @@ int main(void)
     int reg_found = 0, spinner_moved = 0;
     enum stop_method method = STOP_NONE;
     for (int it = 0; it < ITERATIONS; it++) {
-        struct world w;
-        errno = 4242;
-        double t0 = now_s();
-        int r = stop_world(&w);
-        if (r != 0) {
-            CHECK(0, "iter %d: stop_world returned %d", it, r);
+        struct stop_seen seen;
+        if (checked_stop("sleepers", it, &spin_count, reg_tid, &seen))
             break;
-        }
-        if (errno != 4242)
-            fail_later("iter %d: stop_world changed errno to %d", it, errno);
-        method = w.method;
-        unsigned long before = spin_count;
-        spin_ns(100000);
-        if (spin_count != before)
-            spinner_moved++;
-        check_world(&w, it);
-        if ((int)w.count != live_known())
-            fail_later("iter %d: %zu threads stopped, %d alive", it, w.count, live_known());
-        const struct stopped_thread *rt = find_stopped(&w, reg_tid);
-        if (rt && regs_contain(rt, register_magic()))
-            reg_found++;
-        resume_world(&w);
-        double dt = now_s() - t0;
-        if (errno != 4242)
-            fail_later("iter %d: resume_world changed errno to %d", it, errno);
-        total += dt;
-        if (dt > worst) worst = dt;
-        if (dt < best) best = dt;
-        flush_failures();
+        method = seen.method;
+        spinner_moved += seen.spinner_moved;
+        reg_found += seen.reg_found;
+        total += seen.seconds;
+        if (seen.seconds > worst) worst = seen.seconds;
+        if (seen.seconds < best) best = seen.seconds;
         usleep(5000);
     }
     printf("method %s: stop+resume with %d threads: mean %.1f us, min %.1f us, max %.1f us "

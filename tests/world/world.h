@@ -1,6 +1,7 @@
 /* Shared bits of the stop-the-world tests: failure reporting, a registry
- * of the test's own threads (tid and stack bounds), timing, and a check of
- * a stopped world against that registry.
+ * of the test's own threads (tid and stack bounds), timing, a check of a
+ * stopped world against that registry, the body of a thread blocked in one
+ * call, and one stop and resume with every check the tests make of it.
  *
  * While the world is stopped a test must not take any lock a stopped
  * thread may hold (stdio, malloc): checks only record failures into a
@@ -185,6 +186,36 @@ static inline void check_world(const struct world *w, int iter)
                        (int)known[i].tid);
 }
 
+/* ---- a thread blocked in one call ------------------------------------ */
+
+/* A thread that makes one blocking call, and what the call returned as
+ * that thread saw it. */
+struct blocked {
+    const char *what;    /* registry name and report label */
+    long (*call)(void);  /* the blocking call */
+    atomic_int *ready;   /* counted up once registered */
+    long ret;
+    int err;             /* errno after the call */
+    double elapsed;      /* seconds spent in the call */
+};
+
+/* Thread body, arg a struct blocked: registers, says it is ready, makes
+ * the call (timed, errno recorded) and lingers until released. */
+static inline void *blocked_thread(void *arg)
+{
+    struct blocked *b = arg;
+    struct known *k = register_self(b->what);
+    atomic_fetch_add(b->ready, 1);
+    double t0 = now_s();
+    errno = 0;
+    b->ret = b->call();
+    b->err = errno;
+    b->elapsed = now_s() - t0;
+    linger();
+    unregister_self(k);
+    return NULL;
+}
+
 static inline const struct stopped_thread *find_stopped(const struct world *w, pid_t tid)
 {
     for (size_t i = 0; i < w->count; i++)
@@ -238,6 +269,50 @@ static inline void hold_in_register(uintptr_t v)
 static inline uintptr_t register_magic(void)
 {
     return ((uintptr_t)0x5eedf00d << 20) ^ (uintptr_t)getpid();
+}
+
+/* ---- one stop of the world, checked --------------------------------- */
+
+/* What one checked stop saw. */
+struct stop_seen {
+    enum stop_method method;
+    int spinner_moved;   /* the spinning thread ran while the world was stopped */
+    int reg_found;       /* reg_tid's register value was among its registers */
+    double seconds;      /* stop, 100 us of checking, resume */
+};
+
+/* One stop and resume, checked: errno kept by both, the stopped world
+ * exactly the live registered threads (check_world), the spinner frozen
+ * for 100 us. Failures are recorded while stopped and printed after
+ * resume. -1 (with the failure printed) when stop_world itself failed. */
+static inline int checked_stop(const char *phase, int it, const volatile unsigned long *spin_count,
+                               pid_t reg_tid, struct stop_seen *seen)
+{
+    struct world w;
+    errno = 777;
+    double t0 = now_s();
+    if (stop_world(&w) != 0) {
+        CHECK(0, "%s, iter %d: stop_world failed", phase, it);
+        return -1;
+    }
+    if (errno != 777)
+        fail_later("%s, iter %d: stop_world changed errno to %d", phase, it, errno);
+    seen->method = w.method;
+    unsigned long before = *spin_count;
+    spin_ns(100000);
+    seen->spinner_moved = *spin_count != before;
+    check_world(&w, it);
+    if ((int)w.count != live_known())
+        fail_later("%s, iter %d: %zu threads stopped, %d alive", phase, it, w.count,
+                   live_known());
+    const struct stopped_thread *rt = find_stopped(&w, reg_tid);
+    seen->reg_found = rt && regs_contain(rt, register_magic());
+    resume_world(&w);
+    seen->seconds = now_s() - t0;
+    if (errno != 777)
+        fail_later("%s, iter %d: resume_world changed errno to %d", phase, it, errno);
+    flush_failures();
+    return 0;
 }
 
 #endif
