@@ -27,35 +27,36 @@ static ALWAYS_INLINE int heap_owns(const void *p)
 /* Zeroes the bytes of a slot past the request. A slot the program freed
  * keeps its old contents; when a smaller request reuses it, the tail the
  * program never writes would hold stale pointers keeping dead blocks alive
- * (clearing whole blocks on free doubled the cost of free). Bytes inside
- * the request may be cleared too: they are not initialised. So a slot of
- * 64 bytes or more always gets the same four aligned 16-byte stores at its
- * end, with no branch on the request size to mispredict; that covers the
- * whole tail of every class up to 512 bytes (the tail is at most one class
- * step plus 15 bytes), and bigger tails are finished by a loop. Smaller
- * slots are cleared whole. The empty asm keeps the compiler from turning
- * the loops into calls to memset. */
+ * (clearing whole blocks on free doubled the cost of free). The tail runs
+ * from the request's last 16-byte chunk to the end of the slot: at least
+ * 16 bytes (slots are multiples of 16 and hold one byte more than asked)
+ * and at most 64 for every class up to 512 bytes (one class step plus 15).
+ * Such a tail gets four aligned 16-byte stores, overlapping when it is
+ * shorter, with no branch on its length to mispredict and no store outside
+ * it (a fixed 64 bytes touched lines the program never would); longer
+ * tails are finished by a loop or memset. Bytes inside the request may be
+ * cleared too: they are not initialised. */
 typedef long long heap_v16 __attribute__((vector_size(16), aligned(16)));
 
 static ALWAYS_INLINE void heap_clear_tail(void *p, size_t n, size_t slot)
 {
     char *from = (char *)p + (n & ~(size_t)15);
-    char *q = (char *)p + slot;
-    if (likely(slot >= 64)) {
-        q -= 64;
-        ((heap_v16 *)q)[0] = (heap_v16){ 0, 0 };
-        ((heap_v16 *)q)[1] = (heap_v16){ 0, 0 };
-        ((heap_v16 *)q)[2] = (heap_v16){ 0, 0 };
-        ((heap_v16 *)q)[3] = (heap_v16){ 0, 0 };
-        if (likely(q <= from))
-            return;
-        if (q - from > 256) {
-            __builtin_memset(from, 0, (size_t)(q - from));
-            return;
-        }
+    char *end = (char *)p + slot;
+    char *last = end - 16;
+    if (likely(end - from <= 64)) {
+        char *a1 = from + 16 < last ? from + 16 : last;
+        char *a2 = from + 32 < last ? from + 32 : last;
+        *(heap_v16 *)from = (heap_v16){ 0, 0 };
+        *(heap_v16 *)a1 = (heap_v16){ 0, 0 };
+        *(heap_v16 *)a2 = (heap_v16){ 0, 0 };
+        *(heap_v16 *)last = (heap_v16){ 0, 0 };
+        return;
     }
-    while (q > from) {
-        q -= 16;
+    if (end - from > 256) {
+        __builtin_memset(from, 0, (size_t)(end - from));
+        return;
+    }
+    for (char *q = from; q < end; q += 16) {
         *(heap_v16 *)q = (heap_v16){ 0, 0 };
         __asm__("" : "+r"(q));
     }

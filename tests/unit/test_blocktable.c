@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap/heap.h"
 #include "heap/pages.h"
@@ -222,5 +223,29 @@ Test(blocktable, block_of_another_thread, .init = setup)
         size_t usable = heap_usable_size(p, "test");
         heap_free(p, "test");
         check_gone((uintptr_t)p, usable);
+    }
+}
+
+/* A slot reused for a smaller request must not show its old contents past
+ * the request: a stale pointer there would keep a dead block alive. Each
+ * block is filled with ones, freed into the thread's free-slot array and
+ * taken back (LIFO) for n bytes; every aligned word that starts at or past
+ * n must read zero. Sizes cover every tail shape: the four-store path of
+ * classes up to 512 bytes and the loop and memset of longer tails. */
+Test(blocktable, reused_slot_tail_is_cleared, .init = setup)
+{
+    for (size_t n = 0; n < 4096; n += (n < 1100 ? 1 : 37)) {
+        size_t slot = sizeclasses[sizeclass_of(n + 1)].size;
+        unsigned char *p = heap_alloc(slot - 1);
+        cr_assert_not_null(p);
+        memset(p, 0xff, slot);
+        heap_free_fast(p, "test");
+        unsigned char *q = heap_alloc(n);
+        cr_assert_eq(q, p, "request of %zu B did not reuse the freed slot", n);
+        for (size_t off = (n + 7) & ~(size_t)7; off < slot; off++)
+            if (q[off])
+                cr_assert_fail("request of %zu B in a %zu B slot: byte %zu is %#x, not 0", n, slot,
+                               off, q[off]);
+        heap_free_fast(q, "test");
     }
 }
