@@ -68,11 +68,12 @@ static struct tcache *create(void)
     if (tc)
         pool = tc->next;
     lock_release(&registry_lock);
-    if (!tc)
-        tc = meta_alloc(sizeof *tc);
-    if (!tc)
+    /* Fresh metadata is zero already (new mappings); clearing it anyway
+     * made all 38 KB of the cache resident, not just the classes used. */
+    if (tc)
+        memset(tc, 0, sizeof *tc);
+    else if (!(tc = meta_alloc(sizeof *tc)))
         return NULL;
-    memset(tc, 0, sizeof *tc);
     lock_acquire(&registry_lock);
     link_cache(tc);
     lock_release(&registry_lock);
