@@ -79,13 +79,6 @@ static void root_cb(uintptr_t lo, uintptr_t hi, enum root_kind kind, const char 
     mark_range(lo, hi);
 }
 
-static void in_progress_cb(uintptr_t start, size_t size, void *arg)
-{
-    (void)size;
-    (void)arg;
-    mark_block(start);
-}
-
 static void client_mark_range(uintptr_t lo, uintptr_t hi)
 {
     mark_range(lo, hi);
@@ -130,7 +123,6 @@ NOINLINE int gc_mark_from_roots(const struct world *w, uintptr_t self_sp)
     mark_begin();
     int r = roots_enumerate(w, sp, root_cb, NULL);
     if (r == 0) {
-        heap_in_progress(in_progress_cb, NULL);
         if (client && client->roots)
             client->roots(client_mark_range, mark_block);
         mark_finish();

@@ -15,13 +15,6 @@ void heap_gc_begin(void)
     }
 }
 
-void heap_in_progress(void (*fn)(uintptr_t, size_t, void *), void *arg)
-{
-    for (struct tcache *tc = tcache_first(); tc; tc = tc->next)
-        if (tc->in_alloc == TC_BUSY_LARGE && tc->pending)
-            fn(tc->pending, 1, arg);
-}
-
 void heap_for_each_marked(void (*fn)(uintptr_t, size_t, void *), void *arg)
 {
     uint32_t n = pages_span_limit();

@@ -59,12 +59,6 @@ static ALWAYS_INLINE int heap_mark_word(uintptr_t w, uintptr_t *start, size_t *s
     return s ? heap_mark_in(s, w, start, size) : 0;
 }
 
-/* Large blocks a stopped thread was in the middle of handing out (known
- * only to the allocator until malloc returns): fn is called for each;
- * treat them as roots. Small blocks need nothing: their address is in a
- * register before their alloc bit is set (small_take). */
-void heap_in_progress(void (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
-
 /* Every marked block (for re-scanning after a mark-stack overflow). */
 void heap_for_each_marked(void (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
 

@@ -86,16 +86,16 @@ static void *large_alloc(size_t n, size_t align, int zero)
     }
     size_t npages = (n + 1 + OS_PAGE - 1) >> PAGE_SHIFT;
     size_t align_pages = align > OS_PAGE ? align >> PAGE_SHIFT : 1;
-    struct tcache *tc = tcache_get();
-    if (!tc) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    tc->in_alloc = TC_BUSY_LARGE;
     int clean;
     struct span *s = pages_alloc(npages, align_pages, &clean);
     void *p = NULL;
     if (s) {
+        /* As for small blocks (small_take): the address is in a register
+         * before the block can be found allocated, and stays there (or in
+         * this frame) until it is returned, so a collection that stops the
+         * thread in between keeps it. */
+        p = (void *)s->start;
+        __asm__ __volatile__("" : "+r"(p) : : "memory");
         s->size = (uint32_t)(npages << PAGE_SHIFT);
         s->nslots = 1;
         s->nwords = 1;
@@ -104,8 +104,6 @@ static void *large_alloc(size_t n, size_t align, int zero)
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
         s->bits[0].mark = 0;
         heap_side_reset(s);
-        p = (void *)s->start;
-        tc->pending = (uintptr_t)p;
         s->kind = SPAN_LARGE;
         pages_map(s);
         heap_count_alloc(npages << PAGE_SHIFT);
@@ -113,9 +111,6 @@ static void *large_alloc(size_t n, size_t align, int zero)
         errno = ENOMEM;
     }
     __asm__ __volatile__("" : : "r"(p) : "memory");
-    tc->in_alloc = 0;
-    tc->pending = 0;
-    tcache_put(tc);
     /* Reused pages: calloc's promise, or at least no stale pointers in the
      * tail the program will not write (see heap_clear_tail). */
     if (p && !clean) {

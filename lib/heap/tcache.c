@@ -125,8 +125,6 @@ void tcache_fork_child(void)
     struct tcache *tc = registry;
     while (tc) {
         struct tcache *next = tc->next;
-        tc->in_alloc = 0;
-        tc->pending = 0;
         if (tc != self && !tc->orphan) {
             small_abandon_all(tc, 1);
             unlink_cache(tc);

@@ -43,12 +43,6 @@ struct tbin {
 
 struct tcache {
     struct tbin bins[SC_COUNT];
-    /* TC_BUSY_LARGE while this thread maps a large block, which is then
-     * known only as `pending` until malloc returns it: the collector keeps
-     * it. Small blocks need no such flag: malloc puts the block's address
-     * in a register before it sets the alloc bit, and registers are roots. */
-    volatile int in_alloc;
-    volatile uintptr_t pending;
     /* Owned spans that other threads (or the collector) freed into. */
     _Atomic(struct span *) remote;
     size_t count;          /* bytes handed out from bitmaps, not yet added to the global count */
@@ -58,7 +52,6 @@ struct tcache {
 };
 
 #define TC_DEAD ((struct tcache *)1)
-#define TC_BUSY_LARGE 1
 
 extern __thread struct tcache *tc_self __attribute__((tls_model("initial-exec")));
 
