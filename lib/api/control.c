@@ -12,7 +12,7 @@
 RECLAIM_EXPORT void *reclaim_malloc(size_t size)
 {
     void *p = heap_calloc(size);
-    stack_note(p, size);   /* not a tail call: the caller's frame is the stack */
+    stack_note(p, size);
     return p;
 }
 

@@ -1,8 +1,9 @@
 /* The libc allocation names, exported with glibc's semantics. Everything
  * else in the library is hidden; these functions call the heap floor
  * directly, never each other through the PLT. In leaks mode each one that
- * hands out a block records its caller's stack (stack_note, called from
- * the entry point itself: that is how reclaim's own frames are dropped). */
+ * hands out a block records its caller's stack (stack_note, given the
+ * entry point's return address: that is how reclaim's own frames are
+ * dropped). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -18,14 +19,27 @@
 extern const int init_linked;
 __attribute__((used)) static const int *const pull_init = &init_linked;
 
-RECLAIM_EXPORT void *malloc(size_t n)
+/* malloc and free try the heap's fast paths, which call nothing, and
+ * jump to the rest: so the common case runs without a stack frame or
+ * saved registers. */
+static NOINLINE void *malloc_slow(size_t n, uintptr_t caller)
 {
     void *p = heap_alloc(n);
-    stack_note(p, n);
+    stack_note_at(p, n, caller);
     return p;
 }
 
-static ALWAYS_INLINE void release(void *p, const char *call)
+RECLAIM_EXPORT void *malloc(size_t n)
+{
+    if (likely(!stack_enabled)) {
+        void *p = heap_alloc_fast(n);
+        if (likely(p))
+            return p;
+    }
+    return malloc_slow(n, (uintptr_t)__builtin_return_address(0));
+}
+
+static NOINLINE void release_slow(void *p, const char *call)
 {
     if (!p)
         return;
@@ -34,10 +48,17 @@ static ALWAYS_INLINE void release(void *p, const char *call)
          * api floor; a program that never used those pays one load. */
         if (api_tracking_on() && api_free_tracked(p, call))
             return;
-        heap_free_fast(p, call);
+        heap_free(p, call);
     } else {
         foreign_free(p);
     }
+}
+
+static ALWAYS_INLINE void release(void *p, const char *call)
+{
+    if (likely(!api_tracking_on()) && likely(heap_free_cached(p)))
+        return;
+    release_slow(p, call);
 }
 
 RECLAIM_EXPORT void free(void *p)

@@ -167,6 +167,7 @@ size_t gc_collect(void)
         sw.live_blocks = stats.live_blocks;
         sw.live_bytes = stats.live_bytes;
     }
+    heap_gc_end();
     resume_world(&w);
     heap_unlock_all();
 

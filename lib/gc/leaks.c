@@ -153,6 +153,7 @@ int gc_leak_check(uintptr_t self_sp, leak_fn fn, void *arg)
         }
     }
     heap_clear_marks();
+    heap_gc_end();
     resume_world(&w);
     heap_unlock_all();
     gc_lock_release();

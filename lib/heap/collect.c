@@ -5,6 +5,24 @@
 
 #include "pages.h"
 
+static void set_aside(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct span *s = span_of_block(a);
+    uint32_t i = span_slot(s, a);
+    s->bits[i >> 6].alloc &= ~(1ull << (i & 63));
+    s->pinned = 1;   /* the array still points here: the pages must stay */
+}
+
+static void put_back(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct span *s = span_of_block(a);
+    uint32_t i = span_slot(s, a);
+    s->bits[i >> 6].alloc |= 1ull << (i & 63);
+    s->pinned = 0;
+}
+
 void heap_gc_begin(void)
 {
     uint32_t n = pages_span_limit();
@@ -13,6 +31,12 @@ void heap_gc_begin(void)
         if (s->kind == SPAN_SMALL)
             small_fold(s);
     }
+    tcache_for_each_cached(set_aside);
+}
+
+void heap_gc_end(void)
+{
+    tcache_for_each_cached(put_back);
 }
 
 void heap_for_each_marked(void (*fn)(uintptr_t, size_t, void *), void *arg)
@@ -68,7 +92,7 @@ static void sweep_small(struct span *s, struct heap_sweep *out)
             small_notify_locked(s);
         return;
     }
-    if (!any) {
+    if (!any && !s->pinned) {
         small_unlist_locked(s);
         pages_free_locked(s);
     } else if (!s->listed) {

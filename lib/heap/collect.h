@@ -7,9 +7,13 @@
 
 #include "heap.h"
 
-/* Folds every pending cross-thread free into the alloc bitmaps, so that
- * "allocated" is a single bit test for the rest of the collection. */
+/* Folds every pending cross-thread free into the alloc bitmaps, and sets
+ * the slots waiting in free-slot arrays aside as free, so that "allocated"
+ * is a single bit test for the rest of the collection. */
 void heap_gc_begin(void);
+/* Puts the set-aside slots back, before the world resumes: every
+ * collection that began ends with this, swept or not. */
+void heap_gc_end(void);
 
 /* The span w falls in, if any: the first half of a lookup, split off so
  * that the marker can prefetch the descriptor before it needs it. base and

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "../util/error.h"
 #include "../util/lock.h"
@@ -16,6 +17,21 @@ static _Atomic size_t alloc_count, free_count;
 static size_t trigger_count = SIZE_MAX, trigger_net = SIZE_MAX;
 static void (*trigger_fn)(void);
 
+/* Odd, so never the start of a block; random per process (the kernel's
+ * AT_RANDOM bytes), so no program writes it by chance. */
+uint64_t heap_key = 0x9e3779b97f4a7c15ull;
+
+static void key_init(void)
+{
+    const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+    uint64_t k;
+    if (r) {
+        memcpy(&k, r + 8, sizeof k);
+        heap_key ^= k;
+    }
+    heap_key |= 1;
+}
+
 int heap_init(void)
 {
     int s = atomic_load_explicit(&state, memory_order_acquire);
@@ -23,6 +39,7 @@ int heap_init(void)
         return 0;
     int expect = 0;
     if (atomic_compare_exchange_strong(&state, &expect, 1)) {
+        key_init();
         int ok = pages_init() == 0;
         if (ok)
             ok = tcache_init() == 0;
@@ -131,8 +148,13 @@ void *heap_alloc_slow(size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    if (n < SC_MAX_SIZE)
-        return heap_alloc(n);
+    if (n < SC_MAX_SIZE) {
+        unsigned c = sizeclass_of(n + 1);
+        void *p = small_alloc(c);
+        if (p)
+            heap_clear_tail(p, n, sizeclasses[c].size);
+        return p;
+    }
     return large_alloc(n, 1, 0);
 }
 
@@ -238,13 +260,22 @@ static int slot_allocated(const struct span *s, uint32_t slot)
     return (int)((span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1);
 }
 
+/* Allocated for the program: in the bitmap, and not waiting in a free-slot
+ * array (which the bitmap still counts). */
+static int block_allocated(const struct span *s, uint32_t slot)
+{
+    if (!slot_allocated(s, slot))
+        return 0;
+    return s->kind != SPAN_SMALL || !heap_slot_cached(s->start + (uintptr_t)slot * s->size);
+}
+
 size_t heap_usable_size(const void *p, const char *call)
 {
     uint32_t slot;
     struct span *s = checked(p, call, &slot);
     if (!s)
         return 0;
-    if (!slot_allocated(s, slot)) {
+    if (!block_allocated(s, slot)) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return 0;
     }
@@ -255,7 +286,7 @@ void *heap_realloc(void *p, size_t n, const char *call)
 {
     uint32_t slot;
     struct span *s = checked(p, call, &slot);
-    if (!s || !slot_allocated(s, slot)) {
+    if (!s || !block_allocated(s, slot)) {
         if (s)
             error_bad_pointer(call, p, error_freed_reason(call));
         errno = EINVAL;
@@ -287,7 +318,7 @@ int heap_find(uintptr_t w, struct heap_block *out)
         return 0;
     if (s->kind == SPAN_SMALL) {
         uint32_t i = span_slot(s, w);
-        if (i >= s->nslots || !slot_allocated(s, i))
+        if (i >= s->nslots || !block_allocated(s, i))
             return 0;
         out->start = s->start + (uintptr_t)i * s->size;
         out->size = s->size - 1;

@@ -36,22 +36,35 @@ static ALWAYS_INLINE int heap_owns(const void *p)
  * it (a fixed 64 bytes touched lines the program never would); longer
  * tails are finished by a loop or memset. Bytes inside the request may be
  * cleared too: they are not initialised. */
+extern uint64_t heap_key;
 typedef long long heap_v16 __attribute__((vector_size(16), aligned(16)));
+
+/* Requests below this have tails of at most 64 bytes (a unit test checks). */
+#define HEAP_SHORT_TAIL 512u
+
+static ALWAYS_INLINE void heap_clear_short_tail(void *p, size_t n, size_t slot)
+{
+    /* And the mark a free left (heap_key), inside the request or not. */
+    ((uint64_t *)p)[1] = 0;
+    char *from = (char *)p + (n & ~(size_t)15);
+    char *last = (char *)p + slot - 16;
+    char *a1 = from + 16 < last ? from + 16 : last;
+    char *a2 = from + 32 < last ? from + 32 : last;
+    *(heap_v16 *)from = (heap_v16){ 0, 0 };
+    *(heap_v16 *)a1 = (heap_v16){ 0, 0 };
+    *(heap_v16 *)a2 = (heap_v16){ 0, 0 };
+    *(heap_v16 *)last = (heap_v16){ 0, 0 };
+}
 
 static ALWAYS_INLINE void heap_clear_tail(void *p, size_t n, size_t slot)
 {
     char *from = (char *)p + (n & ~(size_t)15);
     char *end = (char *)p + slot;
-    char *last = end - 16;
     if (likely(end - from <= 64)) {
-        char *a1 = from + 16 < last ? from + 16 : last;
-        char *a2 = from + 32 < last ? from + 32 : last;
-        *(heap_v16 *)from = (heap_v16){ 0, 0 };
-        *(heap_v16 *)a1 = (heap_v16){ 0, 0 };
-        *(heap_v16 *)a2 = (heap_v16){ 0, 0 };
-        *(heap_v16 *)last = (heap_v16){ 0, 0 };
+        heap_clear_short_tail(p, n, slot);
         return;
     }
+    ((uint64_t *)p)[1] = 0;
     if (end - from > 256) {
         __builtin_memset(from, 0, (size_t)(end - from));
         return;
@@ -62,16 +75,27 @@ static ALWAYS_INLINE void heap_clear_tail(void *p, size_t n, size_t slot)
     }
 }
 
+/* A block below HEAP_SHORT_TAIL bytes from the calling thread's bin, or
+ * NULL when that needs more (heap_alloc_slow). Calls nothing, so that an
+ * entry point taking this path first needs no stack frame of its own. */
+static ALWAYS_INLINE void *heap_alloc_fast(size_t n)
+{
+    struct tcache *tc = tc_self;
+    if (likely(n < HEAP_SHORT_TAIL && (uintptr_t)tc > (uintptr_t)TC_DEAD)) {
+        struct tbin *b = &tc->bins[sc_small_index[(n + 16) >> 4]];
+        void *p = small_pop(b);
+        if (likely(p)) {
+            heap_clear_short_tail(p, n, b->size);
+            return p;
+        }
+    }
+    return NULL;
+}
+
 static ALWAYS_INLINE void *heap_alloc(size_t n)
 {
-    if (likely(n < SC_MAX_SIZE)) {
-        unsigned c = sizeclass_of(n + 1);
-        void *p = small_alloc(c);
-        if (likely(p))
-            heap_clear_tail(p, n, sizeclasses[c].size);
-        return p;
-    }
-    return heap_alloc_slow(n);
+    void *p = heap_alloc_fast(n);
+    return likely(p) ? p : heap_alloc_slow(n);
 }
 
 /* Allocation volume and the collection trigger. The collector installs fn;
@@ -88,41 +112,53 @@ void   heap_count_free(size_t bytes);
 /* Per thread, flushed to the global counts now and then. */
 void   heap_note_free(struct tcache *tc, size_t bytes);
 
-/* free() of a pointer inside the region. The common case (a small block
- * of a span this thread owns) is handled inline: the alloc bit is the
- * double-free check, and the slot goes to the class's free-slot array, or
- * back to the bitmap when that is full. The rest, including every misuse
- * report, goes through heap_free. */
-static ALWAYS_INLINE void heap_free_fast(void *p, const char *call)
+/* Whether the allocated slot at start is one waiting in a free-slot array
+ * (outside a collection, when such slots look allocated in the bitmap).
+ * Only a program storing heap_key's value there could fool it. */
+static ALWAYS_INLINE int heap_slot_cached(uintptr_t start)
+{
+    return ((const uint64_t *)start)[1] == heap_key;
+}
+
+/* Puts the freed slot p of class c into tc's array, unless it is full
+ * (returns 0). The caller has checked that p is an allocated block. */
+static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
+{
+    struct tbin *bin = &tc->bins[c];
+    uint32_t n = bin->ncached;
+    if (unlikely(n >= tcache_limit(c)))
+        return 0;
+    ((uint64_t *)p)[1] = heap_key;
+    bin->cached[n] = p;    /* from here on, a collection sees it cached */
+    bin->ncached = n + 1;
+    return 1;
+}
+
+/* The common free(): a small block of a span without side data goes to
+ * the class's free-slot array of the calling thread, whatever thread owns
+ * the span, with no look at the span descriptor: the page-info entry gives
+ * the class and the slot check, and the word free writes into the block
+ * (heap_key) shows a second free. Returns 0, having done nothing, for
+ * everything else (NULL, foreign pointers, a full array, every misuse),
+ * which goes through heap_free and its bitmap checks. Calls nothing. */
+static ALWAYS_INLINE int heap_free_cached(void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    struct span *s = span_of(a);
+    uintptr_t off = a - region.base;
     struct tcache *tc = tc_self;
-    if (likely(s && s->kind == SPAN_SMALL && (uintptr_t)tc > (uintptr_t)TC_DEAD &&
-               atomic_load_explicit(&s->owner, memory_order_relaxed) == tc)) {
-        uint32_t i = span_slot(s, a);
-        struct span_bits *b = &s->bits[i >> 6];
-        uint64_t m = 1ull << (i & 63);
-        if (likely(s->start + (uintptr_t)i * s->size == a && (span_live_bits(b) & m))) {
-            bits_clear(&b->alloc, m);
-            if (unlikely(s->side))
-                s->side->flags[i] = 0;
-            struct tbin *bin = &tc->bins[s->cls];
-            uint32_t n = bin->ncached;
-            if (likely(n < tcache_limit(s->cls))) {
-                bin->cached[n] = p;
-                bin->cword[n] = &b->alloc;
-                bin->cbit[n] = (uint8_t)(i & 63);
-                bin->ncached = n + 1;
-                return;
-            }
-            heap_note_free(tc, s->size);
-            if (unlikely(--s->used == 0 || s->where == WHERE_FULL))
-                small_owner_freed(tc, s);
-            return;
+    if (likely(off < atomic_load_explicit(&region.limit, memory_order_relaxed))) {
+        unsigned e = __atomic_load_n(&region.pageinfo[off >> PAGE_SHIFT], __ATOMIC_RELAXED);
+        unsigned c = PAGEINFO_CLASS(e);
+        if (likely(c < SC_COUNT && (uintptr_t)tc > (uintptr_t)TC_DEAD)) {
+            const struct sizeclass *k = &sizeclasses[c];
+            uint32_t soff = (uint32_t)(PAGEINFO_INDEX(e) << PAGE_SHIFT) | (uint32_t)(off & (OS_PAGE - 1));
+            uint64_t q = (uint64_t)soff * k->magic;   /* slot start: see sizeclass.h */
+            if (likely((uint32_t)q < k->magic && (q >> 32) < k->nslots &&
+                       !heap_slot_cached(a)))
+                return heap_cache_put(tc, c, p);
         }
     }
-    heap_free(p, call);
+    return 0;
 }
 
 /* Per-block side data, kept beside the span (never in the block): flags

@@ -35,12 +35,14 @@ int pages_init(void)
         if (!base)
             continue;
         void *pm = os_reserve((size >> PAGE_SHIFT) * sizeof(uint32_t));
+        void *pi = os_reserve((size >> PAGE_SHIFT) * sizeof(uint16_t));
         void *sp = os_reserve((size_t)MAX_SPANS * sizeof(struct span));
-        if (!pm || !sp)
+        if (!pm || !pi || !sp)
             return -1;
         region.base = (uintptr_t)base;
         region.size = size;
         region.pagemap = pm;
+        region.pageinfo = pi;
         region.spans = sp;
         return 0;
     }
@@ -124,11 +126,20 @@ static void free_remove(struct span *s)
     region.pagemap[first + s->npages - 1] = 0;
 }
 
+void pages_set_info(struct span *s)
+{
+    uint16_t *pi = &region.pageinfo[(s->start - region.base) >> PAGE_SHIFT];
+    int fast = s->kind == SPAN_SMALL && !__atomic_load_n(&s->side, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < s->npages; i++)
+        __atomic_store_n(&pi[i], fast ? (uint16_t)((s->cls + 1u) | (i << 8)) : 0, __ATOMIC_RELAXED);
+}
+
 void pages_map(struct span *s)
 {
     uint32_t *pm = &region.pagemap[(s->start - region.base) >> PAGE_SHIFT];
     for (uint32_t i = 0; i < s->npages; i++)
         pm[i] = s->id;
+    pages_set_info(s);
 }
 
 static struct span *find_free(size_t need)
@@ -148,6 +159,15 @@ static struct span *find_free(size_t need)
     return NULL;
 }
 
+/* Commits the part of a per-page table (entry bytes each) that covers
+ * region bytes [from, to). */
+static int commit_table(void *table, size_t entry, size_t from, size_t to)
+{
+    size_t old = ((from >> PAGE_SHIFT) * entry + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+    size_t new = ((to >> PAGE_SHIFT) * entry + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+    return new > old ? os_commit((char *)table + old, new - old) : 0;
+}
+
 /* Pages at [top, top + n) of the region, committing more if needed. */
 static int grow(size_t npages)
 {
@@ -164,9 +184,8 @@ static int grow(size_t npages)
         if (nl > HUGE_HEAP)
             os_hugepages((void *)(region.base + (limit > HUGE_HEAP ? limit : HUGE_HEAP)),
                          nl - (limit > HUGE_HEAP ? limit : HUGE_HEAP));
-        size_t pm_old = ((limit >> PAGE_SHIFT) * sizeof(uint32_t) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-        size_t pm_new = ((nl >> PAGE_SHIFT) * sizeof(uint32_t) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-        if (pm_new > pm_old && os_commit((char *)region.pagemap + pm_old, pm_new - pm_old))
+        if (commit_table(region.pagemap, sizeof(uint32_t), limit, nl) ||
+            commit_table(region.pageinfo, sizeof(uint16_t), limit, nl))
             return -1;
         atomic_store_explicit(&region.limit, nl, memory_order_release);
     }
@@ -267,6 +286,7 @@ void pages_free_locked(struct span *s)
     size_t first = (s->start - region.base) >> PAGE_SHIFT;
     used_pages -= s->npages;
     memset(&region.pagemap[first], 0, (size_t)s->npages * sizeof(uint32_t));
+    memset(&region.pageinfo[first], 0, (size_t)s->npages * sizeof(uint16_t));
     s->dirty = 1;
     s->owner = NULL;
     if (s->npages >= RETURN_NOW) {

@@ -14,8 +14,11 @@ struct span *pages_alloc(size_t npages, size_t align_pages, int *clean);
 void pages_free(struct span *s);
 /* Same, when the caller already holds the pages lock (the collector). */
 void pages_free_locked(struct span *s);
-/* Sets every page-map entry of s to s (after its kind is set). */
+/* Sets every page-map entry of s to s (after its kind is set), and its
+ * page-info entries. */
 void pages_map(struct span *s);
+/* Sets s's page-info entries again (its side data appeared). */
+void pages_set_info(struct span *s);
 
 void pages_lock(void);
 void pages_unlock(void);

@@ -40,6 +40,8 @@ static struct span_side *side_of(struct span *s)
      * (zeroed, bump-allocated) memory is simply not used. */
     if (!__atomic_compare_exchange_n(&s->side, &expect, side, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         side = expect;
+    else if (s->kind == SPAN_SMALL)
+        pages_set_info(s);   /* its frees now clear flags: slow path */
     return side;
 }
 

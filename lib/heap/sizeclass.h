@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/compiler.h"
+
 #define SC_COUNT     64
 #define SC_MAX_SIZE  16384u   /* largest slot; bigger requests are large blocks */
 #define SC_MAX_SLOTS 256u     /* bitmap capacity per span (class 16 fills it) */
@@ -27,12 +29,16 @@ struct sizeclass {
     uint32_t size;     /* slot size in bytes */
     uint32_t pages;    /* pages per span */
     uint32_t nslots;   /* slots per span */
-    uint32_t magic;    /* floor(2^32 / size) + 1: offset * magic >> 32 == offset / size */
+    /* floor(2^32 / size) + 1. For an offset below 2^17, offset * magic
+     * >> 32 is offset / size, and the low 32 bits of that product are
+     * below magic exactly when size divides the offset (Lemire, Kaser and
+     * Kurz, "Faster remainder by direct computation", 2019). */
+    uint32_t magic;
 };
 
-extern const struct sizeclass sizeclasses[SC_COUNT];
-extern const uint8_t sc_small_index[1024 / 16 + 1];   /* (bytes + 15) / 16 -> class, bytes <= 1024 */
-extern const uint8_t sc_large_index[SC_MAX_SIZE / 128 + 1]; /* (bytes + 127) / 128 -> class */
+extern const struct sizeclass sizeclasses[SC_COUNT] HIDDEN;
+extern const uint8_t sc_small_index[1024 / 16 + 1] HIDDEN;   /* (bytes + 15) / 16 -> class, bytes <= 1024 */
+extern const uint8_t sc_large_index[SC_MAX_SIZE / 128 + 1] HIDDEN; /* (bytes + 127) / 128 -> class */
 
 
 /* Class for a slot of at least `bytes` (already including the +1). */

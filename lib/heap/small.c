@@ -207,7 +207,8 @@ static void drain_remote(struct tcache *tc)
         atomic_store(&s->rpending, 0);
         struct tbin *b = &tc->bins[s->cls];
         small_fold(s);
-        s->used = (uint16_t)(count_alloc(s) + tcache_cached_in(b, s) +
+        /* Slots in free-slot arrays are still allocated in the bitmap. */
+        s->used = (uint16_t)(count_alloc(s) +
                              (s->where == WHERE_CURRENT ? popcount64(b->avail) : 0));
         if (s->where == WHERE_FULL && has_free(s)) {
             list_remove(&b->full, s);
@@ -357,50 +358,85 @@ void small_owner_freed(struct tcache *tc, struct span *s)
 
 void small_free(struct span *s, uint32_t slot, void *p, const char *call)
 {
+    /* A slot in a free-slot array is free for the program, allocated for
+     * the bitmap: only the arrays can tell that this is a second free. */
+    if (unlikely(heap_slot_cached((uintptr_t)p)) && tcache_holds(p, s->cls)) {
+        error_bad_pointer(call, p, error_freed_reason(call));
+        return;
+    }
     unsigned w = slot >> 6;
     uint64_t m = 1ull << (slot & 63);
     struct span_bits *bits = &s->bits[w];
     struct tcache *tc = tc_self;
-    /* A thread without a cache (NULL or TC_DEAD) never owns a span: an
-     * unowned span's NULL owner must not look like "mine". */
-    if ((uintptr_t)tc > (uintptr_t)TC_DEAD &&
-        atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
-        if (unlikely(!(span_live_bits(bits) & m))) {
-            error_bad_pointer(call, p, error_freed_reason(call));
-            return;
-        }
-        if (s->side)
-            s->side->flags[slot] = 0;
-        bits_clear(&bits->alloc, m);
-        heap_note_free(tc, s->size);
-        s->used--;
-        small_owner_freed(tc, s);
-        return;
-    }
-    if (unlikely(!(bits->alloc & m))) {
+    if (unlikely(!(span_live_bits(bits) & m))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
     if (s->side)
         s->side->flags[slot] = 0;
-    uint64_t old = atomic_fetch_or(&bits->remote, m);
-    if (unlikely(old & m)) {
+    /* Marked as freed wherever it goes, so that free's fast path sends a
+     * second free of it here, where the bitmap catches it. */
+    ((uint64_t *)p)[1] = heap_key;
+    /* A thread without a cache (NULL or TC_DEAD) never owns a span: an
+     * unowned span's NULL owner must not look like "mine". */
+    if ((uintptr_t)tc <= (uintptr_t)TC_DEAD) {
+        heap_count_free(s->size);
+    } else if (heap_cache_put(tc, s->cls, p)) {
+        return;
+    } else if (atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
+        bits_clear(&bits->alloc, m);
+        heap_note_free(tc, s->size);
+        s->used--;
+        small_owner_freed(tc, s);
+        return;
+    } else {
+        heap_note_free(tc, s->size);
+    }
+    /* Atomic: of two threads freeing the same block at once, one sees
+     * the other's bit. */
+    if (unlikely(atomic_fetch_or(&bits->remote, m) & m)) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
-    if ((uintptr_t)tc > (uintptr_t)TC_DEAD)
-        heap_note_free(tc, s->size);
-    else
-        heap_count_free(s->size);
     notify(s);
 }
 
-void small_flush_cached(struct tcache *tc)
+/* Frees one slot taken out of tc's arrays into its bitmap: directly when
+ * tc owns the span (or nothing else runs), else as a remote free. */
+static void release_cached(struct tcache *tc, void *p, int exclusive)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct span *s = span_of_block(a);
+    uint32_t i = span_slot(s, a);
+    uint64_t m = 1ull << (i & 63);
+    struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    heap_count_free(s->size);
+    if (owner == tc || exclusive) {
+        bits_clear(&s->bits[i >> 6].alloc, m);
+        if (owner == tc)
+            s->used--;
+        return;
+    }
+    atomic_fetch_or(&s->bits[i >> 6].remote, m);
+    notify(s);
+}
+
+/* Empties a cache's free-slot arrays into the bitmaps (thread exit; in a
+ * fork child, `exclusive`: the only thread left, every lock held). */
+static void flush_cached(struct tcache *tc, int exclusive)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
         struct tbin *b = &tc->bins[c];
-        for (unsigned i = 0; i < b->ncached; i++)
-            span_of_block((uintptr_t)b->cached[i])->used--;
+        for (unsigned i = 0; i < tcache_limit(c); i++) {
+            void *p = b->cached[i];
+            if (!p)
+                continue;
+            /* Out of the array before it is free: in between, p is in a
+             * register, which a collection treats as a reference. */
+            __atomic_store_n(&b->cached[i], NULL, __ATOMIC_RELAXED);
+            __asm__ __volatile__("" : "+r"(p) : : "memory");
+            release_cached(tc, p, exclusive);   /* keeps heap_key: see small_free */
+        }
         b->ncached = 0;
     }
 }
@@ -412,7 +448,7 @@ void small_flush_cached(struct tcache *tc)
  * spans stay on their partial lists instead of going back to it. */
 void small_abandon_all(struct tcache *tc, int locked)
 {
-    small_flush_cached(tc);
+    flush_cached(tc, locked);
     if (!locked)
         small_lock_all();
     for (struct span *s = atomic_exchange(&tc->remote, NULL); s; s = s->rnext)

@@ -23,9 +23,6 @@ int  small_span_unused(struct span *s);
 void small_unlist_locked(struct span *s);
 /* Puts an unowned span on its class's partial list (class lock held). */
 void small_relist_locked(struct span *s);
-/* Empties a cache's free-slot arrays (thread exit, fork child): their
- * slots, already free in the bitmap, stop counting as used. */
-void small_flush_cached(struct tcache *tc);
 /* Folds pending remote frees into the alloc bitmap (span held exclusively
  * or the world stopped). */
 void small_fold(struct span *s);
@@ -43,23 +40,35 @@ static ALWAYS_INLINE void *small_take(void *p, uint64_t *word, unsigned bit)
     return p;
 }
 
+/* A slot from the bin without leaving it (free-slot array first, then the
+ * current bitmap word), or NULL: the caller goes to small_alloc_slow. */
+static ALWAYS_INLINE void *small_pop(struct tbin *b)
+{
+    uint32_t n = b->ncached;
+    if (likely(n)) {
+        /* Still allocated in its bitmap: nothing to set (tcache.h). */
+        n--;
+        void *p = b->cached[n];
+        b->cached[n] = NULL;
+        b->ncached = n;
+        return p;
+    }
+    uint64_t m = b->avail;
+    if (likely(m)) {
+        unsigned bit = (unsigned)__builtin_ctzll(m);
+        b->avail = m & (m - 1);
+        return small_take((void *)(b->wbase + (uintptr_t)bit * b->size), b->aword, bit);
+    }
+    return NULL;
+}
+
 static ALWAYS_INLINE void *small_alloc(unsigned c)
 {
     struct tcache *tc = tc_self;
     if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
-        struct tbin *b = &tc->bins[c];
-        uint32_t n = b->ncached;
-        if (likely(n)) {
-            n--;
-            b->ncached = n;
-            return small_take(b->cached[n], b->cword[n], b->cbit[n]);
-        }
-        uint64_t m = b->avail;
-        if (likely(m)) {
-            unsigned bit = (unsigned)__builtin_ctzll(m);
-            b->avail = m & (m - 1);
-            return small_take((void *)(b->wbase + (uintptr_t)bit * b->size), b->aword, bit);
-        }
+        void *p = small_pop(&tc->bins[c]);
+        if (likely(p))
+            return p;
     }
     return small_alloc_slow(c);
 }

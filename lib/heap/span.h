@@ -17,10 +17,15 @@
  * atomically and, the first time, pushing the span onto the owner's
  * remote stack; the owner folds remote bits into alloc when it takes the
  * span from there. A slot is allocated iff its alloc bit is set and its
- * remote bit is clear, with no exception: the slots waiting in their
- * owner's free-slot arrays (tcache.h) are free in the bitmap too, and only
- * the owner, which reads the bitmap for free slots only when that class's
- * array is empty, hands them out again. */
+ * remote bit is clear. The slots waiting in threads' free-slot arrays
+ * (tcache.h) are the one layer above this: the program freed them, but the
+ * bitmap still calls them allocated until they leave the array; a
+ * collection sets them aside for its duration (collect.h).
+ *
+ * Beside the page map, a 16-bit page-info entry per page gives free()'s
+ * fast path what it needs without the descriptor, whose cache miss was
+ * the largest cost of a free: the size class of a SMALL span without side
+ * data, and the page's index in its span. */
 #ifndef RECLAIM_HEAP_SPAN_H
 #define RECLAIM_HEAP_SPAN_H
 
@@ -72,6 +77,9 @@ struct span {
     uint16_t nwords;
     uint8_t listed;      /* on a partial list (SMALL) or a free bin (FREE) */
     uint8_t dirty;       /* FREE: pages may be non-zero and resident */
+    /* During a collection: holds slots set aside from free-slot arrays,
+     * so the sweep must not give it back even if nothing else is live. */
+    uint8_t pinned;
     uint32_t npages;
     uint32_t id;
     struct span *rnext;          /* link on the owner's remote stack */
@@ -85,9 +93,16 @@ struct heap_region {
     size_t size;                /* reserved bytes */
     _Atomic size_t limit;       /* bytes of the region in use so far (grows) */
     uint32_t *pagemap;
+    uint16_t *pageinfo;         /* PAGEINFO_* per page, committed with pagemap */
     struct span *spans;         /* indexed by span id; id 0 unused */
 };
 extern struct heap_region region;
+
+/* A page-info entry: class + 1 in the low byte for a page of a SMALL span
+ * without side data (0 for every other page: free()'s slow path), the
+ * page's index in its span in the high byte. */
+#define PAGEINFO_CLASS(e) ((unsigned)((e) & 0xff) - 1u)   /* >= SC_COUNT: slow */
+#define PAGEINFO_INDEX(e) ((unsigned)(e) >> 8)
 
 static ALWAYS_INLINE struct span *span_of(uintptr_t addr)
 {

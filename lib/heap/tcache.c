@@ -52,9 +52,17 @@ static void destroy(void *arg)
     lock_release(&registry_lock);
 }
 
+/* Slot sizes, so that a pop needs nothing outside its bin. */
+static void set_sizes(struct tcache *tc)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++)
+        tc->bins[c].size = sizeclasses[c].size;
+}
+
 int tcache_init(void)
 {
     orphan.orphan = 1;
+    set_sizes(&orphan);
     lock_acquire(&registry_lock);
     link_cache(&orphan);
     lock_release(&registry_lock);
@@ -74,6 +82,7 @@ static struct tcache *create(void)
         memset(tc, 0, sizeof *tc);
     else if (!(tc = meta_alloc(sizeof *tc)))
         return NULL;
+    set_sizes(tc);
     lock_acquire(&registry_lock);
     link_cache(tc);
     lock_release(&registry_lock);
@@ -115,6 +124,38 @@ void tcache_unlock_all(void)
 struct tcache *tcache_first(void)
 {
     return registry;
+}
+
+static int bin_holds(struct tcache *tc, const void *p, unsigned c)
+{
+    struct tbin *b = &tc->bins[c];
+    /* Other threads change their arrays meanwhile: read each entry once. */
+    for (unsigned i = 0; i < tcache_limit(c); i++)
+        if (__atomic_load_n(&b->cached[i], __ATOMIC_RELAXED) == p)
+            return 1;
+    return 0;
+}
+
+int tcache_holds(const void *p, unsigned c)
+{
+    struct tcache *self = tc_self;
+    if ((uintptr_t)self > (uintptr_t)TC_DEAD && bin_holds(self, p, c))
+        return 1;
+    int found = 0;
+    lock_acquire(&registry_lock);
+    for (struct tcache *tc = registry; tc && !found; tc = tc->next)
+        found = bin_holds(tc, p, c);
+    lock_release(&registry_lock);
+    return found;
+}
+
+void tcache_for_each_cached(void (*fn)(void *p))
+{
+    for (struct tcache *tc = registry; tc; tc = tc->next)
+        for (unsigned c = 0; c < SC_COUNT; c++)
+            for (unsigned i = 0; i < tcache_limit(c); i++)
+                if (tc->bins[c].cached[i])
+                    fn(tc->bins[c].cached[i]);
 }
 
 void tcache_fork_child(void)

@@ -20,21 +20,26 @@ static ALWAYS_INLINE unsigned tcache_limit(unsigned c)
     return c < TC_BIG_CLASS ? TC_CACHE : TC_CACHE_BIG;
 }
 
+/* Slots this thread freed, reused first (LIFO), in any thread's span.
+ * Neither putting a slot here nor taking it back touches its span: the
+ * bitmap keeps calling it allocated meanwhile. That is what makes free and
+ * malloc cheap, and what the rest of the heap has to allow for:
+ *  - free writes heap_key into the slot's second word (heap.h), so a
+ *    second free of it is seen without the bitmap (and confirmed against
+ *    the arrays); lookups outside a collection treat such slots as free;
+ *  - a collection sets every cached slot aside as free for its duration
+ *    (collect.h), so it neither marks, reports nor scans them;
+ *  - entries at and above ncached are NULL. Storing a slot into the array
+ *    is what makes it cached, and taking one out clears its entry before
+ *    the count, so a collection that stops the thread at any instruction
+ *    finds each slot either in an array or in the thread's registers. */
 struct tbin {
     uint32_t ncached;
-    /* Slots this thread freed, reused first (LIFO). Their alloc bits are
-     * already clear, so a second free of one is caught by the bitmap like
-     * any double free, and the collector sees them as the free slots they
-     * are. Only this thread hands them out: a refill reads the bitmap only
-     * when the array is empty. Each entry keeps the alloc word and bit to
-     * set again, so taking one back needs no page-map lookup. */
-    uint8_t cbit[TC_CACHE];
+    uint32_t size;         /* slot size of the class */
     void *cached[TC_CACHE];
-    uint64_t *cword[TC_CACHE];
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint64_t *aword;       /* alloc word of the current word */
-    uint32_t size;
     uint32_t word;
     struct span *span;     /* current span */
     struct span *local;    /* owned spans with free slots */
@@ -67,16 +72,12 @@ void tcache_lock_all(void);
 void tcache_unlock_all(void);
 struct tcache *tcache_first(void);
 
-/* How many of the bin's cached slots lie in s (their alloc words lie in
- * s's descriptor). */
-static inline unsigned tcache_cached_in(const struct tbin *b, const struct span *s)
-{
-    unsigned n = 0;
-    for (uint32_t i = 0; i < b->ncached; i++)
-        n += (const char *)b->cword[i] >= (const char *)s &&
-             (const char *)b->cword[i] < (const char *)(s + 1);
-    return n;
-}
+/* Whether p (a slot of class c) waits in some thread's free-slot array.
+ * Takes the registry lock unless the calling thread's own array has it. */
+int tcache_holds(const void *p, unsigned c);
+/* Calls fn for every slot waiting in any array (registry held, world
+ * stopped: the collector). */
+void tcache_for_each_cached(void (*fn)(void *p));
 
 /* fork child: caches of threads that no longer exist give their spans back. */
 void tcache_fork_child(void);

@@ -349,16 +349,16 @@ out:
 }
 
 /* The stack above the entry point whose return address is ra. */
-static ALWAYS_INLINE uint32_t capture(uintptr_t ra)
+static ALWAYS_INLINE uint32_t capture(uintptr_t caller)
 {
     void *buf[CAPTURE_FRAMES];
     int got = unwind.backtrace(buf, CAPTURE_FRAMES);
-    /* Reclaim's own frames (unw_backtrace, stack_tag, the entry point)
-     * end where the entry point's return address is. */
+    /* Reclaim's own frames (unw_backtrace, stack_tag, the entry point and
+     * whatever it called) end where the program's call returns to. */
     int first = -1;
     for (int i = 0; i < got && i < 8; i++) {
-        if ((uintptr_t)buf[i] == ra) {
-            first = i + 1;
+        if ((uintptr_t)buf[i] == caller) {
+            first = i;
             break;
         }
     }
@@ -389,16 +389,15 @@ static uint32_t slack_of(void *p, size_t n)
     return (uint32_t)(b.size - n);
 }
 
-NOINLINE void stack_tag(void *p, size_t n)
+NOINLINE void stack_tag(void *p, size_t n, uintptr_t caller)
 {
-    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
     uint32_t tag = 0;
     if (unlikely(stack_own)) {
         tag = STACK_ID_OWN;
     } else if (!stack_busy && __atomic_load_n(&stack_ready, __ATOMIC_ACQUIRE)) {
         stack_own = 1;
         int saved = errno;
-        uint32_t id = capture(ra);
+        uint32_t id = capture(caller);
         errno = saved;
         stack_own = 0;
         if (id)

@@ -42,17 +42,21 @@ extern int stack_enabled;
  * cannot be loaded or memory cannot be reserved. */
 int stack_init(void);
 
-/* Records the caller's stack for the block p of n requested bytes and
- * tags the block. Must be called directly from the exported entry point
- * (its return address is how reclaim's own frames are found) and not as
- * a tail call. Allocations made while capturing get STACK_ID_OWN. */
-NOINLINE void stack_tag(void *p, size_t n);
+/* Records the program's stack for the block p of n requested bytes and
+ * tags the block. caller is the return address of the exported entry
+ * point the program called: the stack starts at that frame, and every
+ * frame inside reclaim, however its calls were compiled, is left out.
+ * Allocations made while capturing get STACK_ID_OWN. */
+NOINLINE void stack_tag(void *p, size_t n, uintptr_t caller);
 
-static ALWAYS_INLINE void stack_note(void *p, size_t n)
+static ALWAYS_INLINE void stack_note_at(void *p, size_t n, uintptr_t caller)
 {
     if (unlikely(stack_enabled) && p)
-        stack_tag(p, n);
+        stack_tag(p, n, caller);
 }
+
+/* In an exported entry point itself (not inlined elsewhere). */
+#define stack_note(p, n) stack_note_at((p), (n), (uintptr_t)__builtin_return_address(0))
 
 /* The calling thread's allocations get tag 0 while raised (the report's
  * own allocations are neither captured nor worth unwinding for). Returns

@@ -2,9 +2,10 @@
  * reclaim_malloc (zeroed), reclaim_malloc_atomic, reclaim_collect,
  * enable/disable (automatic collections stop, explicit ones still run),
  * a fixed threshold (1 MiB gives about one collection per MiB), the count
- * since the last collection, statistics, and the START/END callbacks of
- * reclaim_on_collect. Links libreclaim: every allocation of the test,
- * Criterion's own included, goes through reclaim. */
+ * since the last collection, statistics, the START/END callbacks of
+ * reclaim_on_collect, and freed slots waiting in a thread's free-slot
+ * array across a collection. Links libreclaim: every allocation of the
+ * test, Criterion's own included, goes through reclaim. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -54,6 +55,76 @@ Test(control, out_of_memory_is_null_and_enomem)
     errno = 0;
     cr_assert_null(reclaim_malloc_atomic(SIZE_MAX / 2));
     cr_assert_eq(errno, ENOMEM);
+}
+
+/* A collection sets the slots waiting in free-slot arrays aside as free
+ * and puts them back: before and after it they are no blocks, and malloc
+ * hands them out again as blocks. */
+Test(control, freed_slots_stay_free_across_a_collection)
+{
+    enum { N = 8 };
+    void *b[N];
+    for (int i = 0; i < N; i++)
+        b[i] = malloc(100);
+    for (int i = 0; i < N; i++)
+        free(b[i]);
+    for (int i = 0; i < N; i++)
+        cr_assert_null(reclaim_block_start(b[i]), "freed block %d is still a block", i);
+    reclaim_collect();
+    for (int i = 0; i < N; i++)
+        cr_assert_null(reclaim_block_start(b[i]), "freed block %d is a block after a collection", i);
+    for (int i = 0; i < N; i++) {
+        char *q = malloc(100);
+        int reused = 0;
+        for (int j = 0; j < N; j++)
+            reused |= q == b[j];
+        cr_assert(reused, "malloc did not reuse a freed slot (test assumption)");
+        cr_assert_eq(reclaim_block_start(q + 50), q, "a reused slot is no block");
+        memset(q, i, 100);
+    }
+}
+
+/* Seven 1600-byte blocks fill one span (3 pages, 7 slots of 1664 bytes).
+ * A thread allocates them and exits, so nobody owns the span; this
+ * thread frees them all into its free-slot array. To the collection the
+ * span then looks empty, but its pages must stay: the array still points
+ * into them, and malloc hands those slots out next. */
+static void *alloc_span_of_1600(void *arg)
+{
+    void **b = arg;
+    for (int i = 0; i < 7; i++)
+        b[i] = malloc(1600);
+    return NULL;
+}
+
+Test(control, a_collection_keeps_the_pages_of_slots_waiting_in_a_free_array)
+{
+    void *b[7];
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, alloc_span_of_1600, b), 0);
+    pthread_join(t, NULL);
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < 7; i++) {
+        lo = (uintptr_t)b[i] < lo ? (uintptr_t)b[i] : lo;
+        hi = (uintptr_t)b[i] > hi ? (uintptr_t)b[i] : hi;
+    }
+    cr_assert_lt(hi - lo, 3 * 4096, "the seven blocks are not one span (test assumption)");
+    for (int i = 0; i < 7; i++)
+        free(b[i]);
+    reclaim_collect();
+    size_t big_size = 64 << 10;
+    unsigned char *big = malloc(big_size);
+    cr_assert_not_null(big);
+    memset(big, 0xab, big_size);
+    for (int i = 0; i < 7; i++) {
+        unsigned char *q = malloc(1600);
+        cr_assert_eq(reclaim_block_start(q), q, "slot %p, handed out again, is no block", (void *)q);
+        cr_assert((uintptr_t)q + 1600 <= (uintptr_t)big || (uintptr_t)q >= (uintptr_t)big + big_size,
+                  "slot %p overlaps a block allocated after it was freed", (void *)q);
+        memset(q, i, 1600);
+    }
+    for (size_t i = 0; i < big_size; i++)
+        cr_assert_eq(big[i], 0xab, "byte %zu of the big block was overwritten", i);
 }
 
 Test(control, collect_reclaims_lost_blocks_and_counts_them)

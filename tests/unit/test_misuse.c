@@ -1,5 +1,7 @@
 /* Bad input to the allocator: double frees (small, large, from another
- * thread's span, through free_sized), frees of interior pointers, realloc
+ * thread's span, through free_sized, of a slot that left the free-slot
+ * array by overflow, thread exit or around a collection), frees of
+ * interior pointers, realloc
  * and malloc_usable_size of freed blocks. Each runs in a forked child
  * whose stderr is captured; the child must print exactly one line,
  * "reclaim: CALL(0xADDR): WHAT", naming the pointer it was given, and die
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <reclaim.h>
 
 #include "unit.h"
 
@@ -123,6 +127,65 @@ static int case_double_free_live_thread(void)
     return !heap_still_sane(64);
 }
 
+/* For misuse that a missed check would let through quietly: in abort
+ * mode the child returns right away (and fails for not aborting) instead
+ * of having the damage caught later by heap_still_sane. */
+static int sane_if_warned(size_t size)
+{
+    return getenv("RECLAIM_ON_ERROR") ? !heap_still_sane(size) : 0;
+}
+
+/* Slots freed while the thread's free-slot array of their class is full
+ * go straight back to the bitmap; a second free must still be caught. */
+static int case_double_free_after_overflow(void)
+{
+    enum { FILL = 40 };   /* more than the array holds */
+    void *b[FILL];
+    for (int i = 0; i < FILL; i++)
+        b[i] = malloc(48);
+    char *p = malloc(48);
+    for (int i = 0; i < FILL; i++)
+        free(b[i]);
+    unit_say_ptr(p);
+    free(p);
+    void *room = malloc(48);   /* the array has room again */
+    free(unit_launder(p));
+    free(room);
+    return sane_if_warned(48);
+}
+
+/* A thread's free-slot arrays are emptied into the bitmaps when it exits. */
+static void *alloc_free_64(void *arg)
+{
+    (void)arg;
+    void *p = malloc(64);
+    free(p);
+    return p;
+}
+
+static int case_double_free_after_thread_exit(void)
+{
+    pthread_t t;
+    void *p;
+    if (pthread_create(&t, NULL, alloc_free_64, NULL) || pthread_join(t, &p) || !p)
+        return 50;
+    unit_say_ptr(p);
+    free(p);
+    return sane_if_warned(64);
+}
+
+/* A collection sets free-slot arrays aside and puts them back: the slot
+ * is still known as freed afterwards. */
+static int case_double_free_after_collection(void)
+{
+    char *p = malloc(80);
+    unit_say_ptr(p);
+    free(p);
+    reclaim_collect();
+    free(unit_launder(p));
+    return sane_if_warned(80);
+}
+
 static int interior(size_t n, size_t off)
 {
     char *p = malloc(n);
@@ -201,6 +264,9 @@ static const struct misuse cases[] = {
     { "double-free-sized", case_double_free_sized, "free_sized", "double free" },
     { "double-free-exited-thread", case_double_free_exited_thread, "free", "double free" },
     { "double-free-live-thread", case_double_free_live_thread, "free", "double free" },
+    { "double-free-after-overflow", case_double_free_after_overflow, "free", "double free" },
+    { "double-free-after-thread-exit", case_double_free_after_thread_exit, "free", "double free" },
+    { "double-free-after-collection", case_double_free_after_collection, "free", "double free" },
     { "interior-small", case_interior_small, "free", "pointer into the middle of a block" },
     { "interior-small-odd", case_interior_small_odd, "free", "pointer into the middle of a block" },
     { "interior-large", case_interior_large, "free", "pointer into the middle of a block" },
@@ -320,6 +386,9 @@ MISUSE(double_free_large, "double-free-large")
 MISUSE(double_free_sized, "double-free-sized")
 MISUSE(double_free_exited_thread, "double-free-exited-thread")
 MISUSE(double_free_live_thread, "double-free-live-thread")
+MISUSE(double_free_after_overflow, "double-free-after-overflow")
+MISUSE(double_free_after_thread_exit, "double-free-after-thread-exit")
+MISUSE(double_free_after_collection, "double-free-after-collection")
 MISUSE(interior_small, "interior-small")
 MISUSE(interior_small_odd, "interior-small-odd")
 MISUSE(interior_large, "interior-large")

@@ -7,6 +7,7 @@
 
 #include "heap/sizeclass.h"
 #include "heap/os.h"
+#include "heap/heap.h"
 #include "heap/tcache.h"
 
 #define MAX_SPAN_PAGES 32u
@@ -109,7 +110,8 @@ Test(sizeclass, magic_is_documented_reciprocal)
 }
 
 /* Exhaustive: the block lookup relies on this for every offset a pointer
- * into a span can have, the tail past the last slot included. */
+ * into a span can have, the tail past the last slot included, and free's
+ * fast path on the low half of the product telling slot starts apart. */
 Test(sizeclass, magic_divides_every_offset)
 {
     unsigned long long checked = 0;
@@ -122,10 +124,28 @@ Test(sizeclass, magic_divides_every_offset)
                 cr_assert_fail("class %u (%u B): offset %llu gives %llu, want %llu", c, k->size,
                                (unsigned long long)off, (unsigned long long)q,
                                (unsigned long long)(off / k->size));
+            int start = (uint32_t)(off * k->magic) < k->magic;
+            if (start != (off % k->size == 0))
+                cr_assert_fail("class %u (%u B): offset %llu taken for %s slot start", c, k->size,
+                               (unsigned long long)off, start ? "a" : "no");
         }
         checked += span_bytes;
     }
     cr_assert_gt(checked, 0ull);
+}
+
+/* malloc's fast path clears a reused slot's tail with four 16-byte
+ * stores: enough for every request below HEAP_SHORT_TAIL, whose class it
+ * finds with the small table alone. */
+Test(sizeclass, short_requests_have_short_tails)
+{
+    for (size_t n = 0; n < HEAP_SHORT_TAIL; n++) {
+        unsigned c = sizeclass_of(n + 1);
+        cr_assert_eq(c, sc_small_index[(n + 16) >> 4], "request %zu", n);
+        size_t tail = sizeclasses[c].size - (n & ~(size_t)15);
+        cr_assert_leq(tail, 64, "request %zu: tail of %zu bytes in its %u B slot", n, tail,
+                      sizeclasses[c].size);
+    }
 }
 
 /* The free-slot arrays hold up to TC_CACHE slots of a class up to 1 KiB
