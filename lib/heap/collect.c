@@ -7,19 +7,17 @@
 
 static void set_aside(void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    struct span *s = span_of_block(a);
-    uint32_t i = span_slot(s, a);
-    s->bits[i >> 6].alloc &= ~(1ull << (i & 63));
+    struct span *s;
+    uint64_t m;
+    span_block_bits((uintptr_t)p, &s, &m)->alloc &= ~m;
     s->pinned = 1;   /* the array still points here: the pages must stay */
 }
 
 static void put_back(void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    struct span *s = span_of_block(a);
-    uint32_t i = span_slot(s, a);
-    s->bits[i >> 6].alloc |= 1ull << (i & 63);
+    struct span *s;
+    uint64_t m;
+    span_block_bits((uintptr_t)p, &s, &m)->alloc |= m;
     s->pinned = 0;
 }
 

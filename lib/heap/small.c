@@ -374,15 +374,16 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     }
     if (s->side)
         s->side->flags[slot] = 0;
-    /* Marked as freed wherever it goes, so that free's fast path sends a
-     * second free of it here, where the bitmap catches it. */
-    ((uint64_t *)p)[1] = heap_key;
     /* A thread without a cache (NULL or TC_DEAD) never owns a span: an
      * unowned span's NULL owner must not look like "mine". */
+    if ((uintptr_t)tc > (uintptr_t)TC_DEAD && heap_cache_put(tc, s->cls, p))
+        return;   /* heap_cache_put wrote heap_key */
+    /* Bound for the bitmap: marked as freed all the same, so that free's
+     * fast path sends a second free of it here, where the bitmap catches
+     * it. */
+    ((uint64_t *)p)[1] = heap_key;
     if ((uintptr_t)tc <= (uintptr_t)TC_DEAD) {
         heap_count_free(s->size);
-    } else if (heap_cache_put(tc, s->cls, p)) {
-        return;
     } else if (atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
         bits_clear(&bits->alloc, m);
         heap_note_free(tc, s->size);
@@ -405,19 +406,18 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
  * tc owns the span (or nothing else runs), else as a remote free. */
 static void release_cached(struct tcache *tc, void *p, int exclusive)
 {
-    uintptr_t a = (uintptr_t)p;
-    struct span *s = span_of_block(a);
-    uint32_t i = span_slot(s, a);
-    uint64_t m = 1ull << (i & 63);
+    struct span *s;
+    uint64_t m;
+    struct span_bits *bits = span_block_bits((uintptr_t)p, &s, &m);
     struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
     heap_count_free(s->size);
     if (owner == tc || exclusive) {
-        bits_clear(&s->bits[i >> 6].alloc, m);
+        bits_clear(&bits->alloc, m);
         if (owner == tc)
             s->used--;
         return;
     }
-    atomic_fetch_or(&s->bits[i >> 6].remote, m);
+    atomic_fetch_or(&bits->remote, m);
     notify(s);
 }
 

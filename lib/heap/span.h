@@ -130,6 +130,17 @@ static ALWAYS_INLINE struct span *span_of_block(uintptr_t addr)
     return &region.spans[region.pagemap[(addr - region.base) >> PAGE_SHIFT]];
 }
 
+/* The span of the small block starting at a (known to be one), and the
+ * bitmap word and bit of its slot. */
+static ALWAYS_INLINE struct span_bits *span_block_bits(uintptr_t a, struct span **sp, uint64_t *m)
+{
+    struct span *s = span_of_block(a);
+    uint32_t i = span_slot(s, a);
+    *sp = s;
+    *m = 1ull << (i & 63);
+    return &s->bits[i >> 6];
+}
+
 static ALWAYS_INLINE uint64_t span_live_bits(const struct span_bits *b)
 {
     return b->alloc & ~atomic_load_explicit(&b->remote, memory_order_relaxed);
