@@ -10,7 +10,7 @@ static void set_aside(void *p)
     struct span *s;
     uint64_t m;
     span_block_bits((uintptr_t)p, &s, &m)->alloc &= ~m;
-    s->pinned = 1;   /* the array still points here: the pages must stay */
+    s->pinned = 1;   /* a free list still links here: the pages must stay */
 }
 
 static void put_back(void *p)

@@ -8,7 +8,7 @@
 #include "heap.h"
 
 /* Folds every pending cross-thread free into the alloc bitmaps, and sets
- * the slots waiting in free-slot arrays aside as free, so that "allocated"
+ * the slots waiting on free lists aside as free, so that "allocated"
  * is a single bit test for the rest of the collection. */
 void heap_gc_begin(void);
 /* Puts the set-aside slots back, before the world resumes: every

@@ -260,8 +260,8 @@ static int slot_allocated(const struct span *s, uint32_t slot)
     return (int)((span_live_bits(&s->bits[slot >> 6]) >> (slot & 63)) & 1);
 }
 
-/* Allocated for the program: in the bitmap, and not waiting in a free-slot
- * array (which the bitmap still counts). */
+/* Allocated for the program: in the bitmap, and not waiting on a free
+ * list (which the bitmap still counts). */
 static int block_allocated(const struct span *s, uint32_t slot)
 {
     if (!slot_allocated(s, slot))

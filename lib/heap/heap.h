@@ -36,7 +36,6 @@ static ALWAYS_INLINE int heap_owns(const void *p)
  * it (a fixed 64 bytes touched lines the program never would); longer
  * tails are finished by a loop or memset. Bytes inside the request may be
  * cleared too: they are not initialised. */
-extern uint64_t heap_key;
 typedef long long heap_v16 __attribute__((vector_size(16), aligned(16)));
 
 /* Requests below this have tails of at most 64 bytes (a unit test checks). */
@@ -44,8 +43,8 @@ typedef long long heap_v16 __attribute__((vector_size(16), aligned(16)));
 
 static ALWAYS_INLINE void heap_clear_short_tail(void *p, size_t n, size_t slot)
 {
-    /* And the mark a free left (heap_key), inside the request or not. */
-    ((uint64_t *)p)[1] = 0;
+    /* And the free-list link and heap_key, inside the request or not. */
+    *(heap_v16 *)p = (heap_v16){ 0, 0 };
     char *from = (char *)p + (n & ~(size_t)15);
     char *last = (char *)p + slot - 16;
     char *a1 = from + 16 < last ? from + 16 : last;
@@ -64,7 +63,7 @@ static ALWAYS_INLINE void heap_clear_tail(void *p, size_t n, size_t slot)
         heap_clear_short_tail(p, n, slot);
         return;
     }
-    ((uint64_t *)p)[1] = 0;
+    *(heap_v16 *)p = (heap_v16){ 0, 0 };
     if (end - from > 256) {
         __builtin_memset(from, 0, (size_t)(end - from));
         return;
@@ -102,7 +101,7 @@ static ALWAYS_INLINE void *heap_alloc(size_t n)
  * it is called from an allocating thread, outside every heap lock, once
  * the bytes handed out since heap_reset_count() reach count_threshold, or
  * those bytes less the bytes the program freed since reach net_threshold
- * (0: that test is off). Blocks cycling through a thread's free-slot array
+ * (0: that test is off). Blocks cycling through a thread's free list
  * count neither way. */
 void   heap_set_trigger(size_t count_threshold, size_t net_threshold, void (*fn)(void));
 size_t heap_count(void);
@@ -112,15 +111,16 @@ void   heap_count_free(size_t bytes);
 /* Per thread, flushed to the global counts now and then. */
 void   heap_note_free(struct tcache *tc, size_t bytes);
 
-/* Whether the allocated slot at start is one waiting in a free-slot array
- * (outside a collection, when such slots look allocated in the bitmap).
- * Only a program storing heap_key's value there could fool it. */
+/* Whether the allocated slot at start is one waiting on a free list, or
+ * freed from one into the bitmap (outside a collection, when listed slots
+ * look allocated in the bitmap). Only a program storing heap_key's value
+ * there could fool it; a second free of such a slot is reported. */
 static ALWAYS_INLINE int heap_slot_cached(uintptr_t start)
 {
     return ((const uint64_t *)start)[1] == heap_key;
 }
 
-/* Puts the freed slot p of class c into tc's array, unless it is full
+/* Puts the freed slot p of class c on tc's free list, unless it is full
  * (returns 0). The caller has checked that p is an allocated block. */
 static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
 {
@@ -128,18 +128,21 @@ static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
     uint32_t n = bin->ncached;
     if (unlikely(n >= tcache_limit(c)))
         return 0;
+    ((void **)p)[0] = bin->head;
     ((uint64_t *)p)[1] = heap_key;
-    bin->cached[n] = p;    /* from here on, a collection sees it cached */
+    /* Linked before it is listed: see tcache.h. */
+    __asm__ __volatile__("" : : : "memory");
+    bin->head = p;         /* from here on, a collection sees it cached */
     bin->ncached = n + 1;
     return 1;
 }
 
 /* The common free(): a small block of a span without side data goes to
- * the class's free-slot array of the calling thread, whatever thread owns
+ * the class's free list of the calling thread, whatever thread owns
  * the span, with no look at the span descriptor: the page-info entry gives
  * the class and the slot check, and the word free writes into the block
  * (heap_key) shows a second free. Returns 0, having done nothing, for
- * everything else (NULL, foreign pointers, a full array, every misuse),
+ * everything else (NULL, foreign pointers, a full list, every misuse),
  * which goes through heap_free and its bitmap checks. Calls nothing. */
 static ALWAYS_INLINE int heap_free_cached(void *p)
 {

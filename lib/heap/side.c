@@ -109,7 +109,7 @@ size_t heap_for_each_block(int (*fn)(uintptr_t start, size_t size, void *arg), v
 size_t heap_for_each_block_locked(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg)
 {
     size_t visited = 0;
-    /* Slots waiting in free-slot arrays look allocated: skip them. */
+    /* Slots waiting on free lists look allocated: skip them. */
     uint32_t n = pages_span_limit();
     for (uint32_t id = 1; id < n; id++) {
         struct span *s = &region.spans[id];

@@ -207,7 +207,7 @@ static void drain_remote(struct tcache *tc)
         atomic_store(&s->rpending, 0);
         struct tbin *b = &tc->bins[s->cls];
         small_fold(s);
-        /* Slots in free-slot arrays are still allocated in the bitmap. */
+        /* Slots on free lists are still allocated in the bitmap. */
         s->used = (uint16_t)(count_alloc(s) +
                              (s->where == WHERE_CURRENT ? popcount64(b->avail) : 0));
         if (s->where == WHERE_FULL && has_free(s)) {
@@ -317,6 +317,18 @@ static int refill(struct tcache *tc, unsigned c)
     }
 }
 
+/* A list whose head fails tcache_slot_ok: the program wrote into a slot
+ * it had freed. Its slots stay allocated in the bitmap, off every list:
+ * the program may still write through its dangling pointer, and a
+ * collection frees them once nothing points to them. */
+static void drop_list(struct tbin *b)
+{
+    void *bad = b->head;
+    b->head = NULL;
+    b->ncached = 0;
+    error_bad_pointer("malloc", bad, "free list damaged: a block was written after it was freed");
+}
+
 void *small_alloc_slow(unsigned c)
 {
     if (unlikely(heap_init())) {
@@ -330,9 +342,16 @@ void *small_alloc_slow(unsigned c)
         return NULL;
     }
     struct tbin *b = &tc->bins[c];
-    void *p = NULL;
-    /* The free-slot array is empty here: small_alloc takes from it first,
-     * and the orphan cache never fills it (its threads free as remote). */
+    /* A collection just now may have run finalizers that freed into the
+     * list. A list small_pop still cannot take from failed its check.
+     * (The orphan cache never has one: its threads free as remote.) */
+    void *p = small_pop(b);
+    if (p) {
+        tcache_put(tc);
+        return p;
+    }
+    if (unlikely(b->head))
+        drop_list(b);
     if (!b->avail && !refill(tc, c)) {
         errno = ENOMEM;
     } else {
@@ -345,7 +364,7 @@ void *small_alloc_slow(unsigned c)
     return p;
 }
 
-void small_owner_freed(struct tcache *tc, struct span *s)
+static void owner_freed(struct tcache *tc, struct span *s)
 {
     struct tbin *b = &tc->bins[s->cls];
     if (s->where == WHERE_FULL) {
@@ -356,11 +375,63 @@ void small_owner_freed(struct tcache *tc, struct span *s)
     maybe_give_back(tc, s);
 }
 
+/* Frees a slot taken off tc's free list into its bitmap: directly when tc
+ * owns the span (or nothing else runs: `exclusive`), else as a remote
+ * free. The slot keeps heap_key, so that a second free of it reaches
+ * small_free, where the bitmap shows it free. `leaving`: tc is being given
+ * up, so its span lists need no upkeep. */
+static void release_cached(struct tcache *tc, void *p, int exclusive, int leaving)
+{
+    struct span *s;
+    uint64_t m;
+    struct span_bits *bits = span_block_bits((uintptr_t)p, &s, &m);
+    struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    heap_note_free(tc, s->size);
+    if (owner == tc || exclusive) {
+        bits_clear(&bits->alloc, m);
+        if (owner == tc) {
+            s->used--;
+            if (!leaving)
+                owner_freed(tc, s);
+        }
+        return;
+    }
+    atomic_fetch_or(&bits->remote, m);
+    notify(s);
+}
+
+/* Releases the newest slots of a list until `keep` are left. */
+static void release_list(struct tcache *tc, unsigned c, uint32_t keep, int exclusive, int leaving)
+{
+    struct tbin *b = &tc->bins[c];
+    while (b->head && b->ncached > keep) {
+        void *p = b->head;
+        if (!tcache_slot_ok(p)) {
+            drop_list(b);
+            return;
+        }
+        b->head = tcache_link(p);
+        b->ncached--;
+        /* Off the list before it is free: in between, p is in a register,
+         * which a collection treats as a reference. */
+        __asm__ __volatile__("" : "+r"(p) : : "memory");
+        release_cached(tc, p, exclusive, leaving);
+    }
+}
+
+/* A free found the list full: half of it goes back at once (see
+ * TC_CACHE). */
+static void trim_list(struct tcache *tc, unsigned c)
+{
+    release_list(tc, c, tcache_limit(c) / 2, 0, 0);
+}
+
 void small_free(struct span *s, uint32_t slot, void *p, const char *call)
 {
-    /* A slot in a free-slot array is free for the program, allocated for
-     * the bitmap: only the arrays can tell that this is a second free. */
-    if (unlikely(heap_slot_cached((uintptr_t)p)) && tcache_holds(p, s->cls)) {
+    /* A slot on a free list is free for the program, allocated for the
+     * bitmap; heap_key says which (tcache.h), as it does for a freed slot
+     * that went on to the bitmap. */
+    if (unlikely(heap_slot_cached((uintptr_t)p))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
@@ -374,25 +445,19 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     }
     if (s->side)
         s->side->flags[slot] = 0;
-    /* A thread without a cache (NULL or TC_DEAD) never owns a span: an
-     * unowned span's NULL owner must not look like "mine". */
-    if ((uintptr_t)tc > (uintptr_t)TC_DEAD && heap_cache_put(tc, s->cls, p))
-        return;   /* heap_cache_put wrote heap_key */
-    /* Bound for the bitmap: marked as freed all the same, so that free's
+    if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
+        if (unlikely(!heap_cache_put(tc, s->cls, p))) {
+            trim_list(tc, s->cls);
+            heap_cache_put(tc, s->cls, p);
+        }
+        return;
+    }
+    /* A thread without a cache (NULL or TC_DEAD) owns no span and frees
+     * as remote. The slot is marked as freed all the same, so that free's
      * fast path sends a second free of it here, where the bitmap catches
      * it. */
     ((uint64_t *)p)[1] = heap_key;
-    if ((uintptr_t)tc <= (uintptr_t)TC_DEAD) {
-        heap_count_free(s->size);
-    } else if (atomic_load_explicit(&s->owner, memory_order_relaxed) == tc) {
-        bits_clear(&bits->alloc, m);
-        heap_note_free(tc, s->size);
-        s->used--;
-        small_owner_freed(tc, s);
-        return;
-    } else {
-        heap_note_free(tc, s->size);
-    }
+    heap_count_free(s->size);
     /* Atomic: of two threads freeing the same block at once, one sees
      * the other's bit. */
     if (unlikely(atomic_fetch_or(&bits->remote, m) & m)) {
@@ -402,42 +467,14 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     notify(s);
 }
 
-/* Frees one slot taken out of tc's arrays into its bitmap: directly when
- * tc owns the span (or nothing else runs), else as a remote free. */
-static void release_cached(struct tcache *tc, void *p, int exclusive)
-{
-    struct span *s;
-    uint64_t m;
-    struct span_bits *bits = span_block_bits((uintptr_t)p, &s, &m);
-    struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-    heap_count_free(s->size);
-    if (owner == tc || exclusive) {
-        bits_clear(&bits->alloc, m);
-        if (owner == tc)
-            s->used--;
-        return;
-    }
-    atomic_fetch_or(&bits->remote, m);
-    notify(s);
-}
-
-/* Empties a cache's free-slot arrays into the bitmaps (thread exit; in a
- * fork child, `exclusive`: the only thread left, every lock held). */
+/* Empties a cache's free lists into the bitmaps (thread exit; in a fork
+ * child, `exclusive`: the only thread left, every lock held). */
 static void flush_cached(struct tcache *tc, int exclusive)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        struct tbin *b = &tc->bins[c];
-        for (unsigned i = 0; i < tcache_limit(c); i++) {
-            void *p = b->cached[i];
-            if (!p)
-                continue;
-            /* Out of the array before it is free: in between, p is in a
-             * register, which a collection treats as a reference. */
-            __atomic_store_n(&b->cached[i], NULL, __ATOMIC_RELAXED);
-            __asm__ __volatile__("" : "+r"(p) : : "memory");
-            release_cached(tc, p, exclusive);   /* keeps heap_key: see small_free */
-        }
-        b->ncached = 0;
+        release_list(tc, c, 0, exclusive, 1);
+        tc->bins[c].head = NULL;   /* what a count gone wrong left */
+        tc->bins[c].ncached = 0;
     }
 }
 

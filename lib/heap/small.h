@@ -7,8 +7,6 @@
 /* Allocation of class c through the cache's slow path (refill). */
 void *small_alloc_slow(unsigned c);
 void  small_free(struct span *s, uint32_t slot, void *p, const char *call);
-/* After the owner freed a slot of s: list moves and giving back empties. */
-void  small_owner_freed(struct tcache *tc, struct span *s);
 /* Gives up every span of a cache (thread exit; `locked`: in a fork child,
  * with every heap lock already held). */
 void  small_abandon_all(struct tcache *tc, int locked);
@@ -40,17 +38,19 @@ static ALWAYS_INLINE void *small_take(void *p, uint64_t *word, unsigned bit)
     return p;
 }
 
-/* A slot from the bin without leaving it (free-slot array first, then the
- * current bitmap word), or NULL: the caller goes to small_alloc_slow. */
+/* A slot from the bin without leaving it (free list first, then the
+ * current bitmap word), or NULL: the caller goes to small_alloc_slow,
+ * which also deals with a list whose head fails its check. The caller
+ * clears the slot's first two words (the link and heap_key). */
 static ALWAYS_INLINE void *small_pop(struct tbin *b)
 {
-    uint32_t n = b->ncached;
-    if (likely(n)) {
+    void *p = b->head;
+    if (likely(p)) {
+        if (unlikely(!tcache_slot_ok(p)))
+            return NULL;
         /* Still allocated in its bitmap: nothing to set (tcache.h). */
-        n--;
-        void *p = b->cached[n];
-        b->cached[n] = NULL;
-        b->ncached = n;
+        b->head = tcache_link(p);
+        b->ncached--;
         return p;
     }
     uint64_t m = b->avail;

@@ -17,10 +17,10 @@
  * atomically and, the first time, pushing the span onto the owner's
  * remote stack; the owner folds remote bits into alloc when it takes the
  * span from there. A slot is allocated iff its alloc bit is set and its
- * remote bit is clear. The slots waiting in threads' free-slot arrays
- * (tcache.h) are the one layer above this: the program freed them, but the
- * bitmap still calls them allocated until they leave the array; a
- * collection sets them aside for its duration (collect.h).
+ * remote bit is clear. The slots waiting on threads' free lists (tcache.h)
+ * are the one layer above this: the program freed them, but the bitmap
+ * still calls them allocated until they leave the list; a collection sets
+ * them aside for its duration (collect.h).
  *
  * Beside the page map, a 16-bit page-info entry per page gives free()'s
  * fast path what it needs without the descriptor, whose cache miss was
@@ -77,7 +77,7 @@ struct span {
     uint16_t nwords;
     uint8_t listed;      /* on a partial list (SMALL) or a free bin (FREE) */
     uint8_t dirty;       /* FREE: pages may be non-zero and resident */
-    /* During a collection: holds slots set aside from free-slot arrays,
+    /* During a collection: holds slots set aside from free lists,
      * so the sweep must not give it back even if nothing else is live. */
     uint8_t pinned;
     uint32_t npages;

@@ -126,36 +126,20 @@ struct tcache *tcache_first(void)
     return registry;
 }
 
-static int bin_holds(struct tcache *tc, const void *p, unsigned c)
-{
-    struct tbin *b = &tc->bins[c];
-    /* Other threads change their arrays meanwhile: read each entry once. */
-    for (unsigned i = 0; i < tcache_limit(c); i++)
-        if (__atomic_load_n(&b->cached[i], __ATOMIC_RELAXED) == p)
-            return 1;
-    return 0;
-}
-
-int tcache_holds(const void *p, unsigned c)
-{
-    struct tcache *self = tc_self;
-    if ((uintptr_t)self > (uintptr_t)TC_DEAD && bin_holds(self, p, c))
-        return 1;
-    int found = 0;
-    lock_acquire(&registry_lock);
-    for (struct tcache *tc = registry; tc && !found; tc = tc->next)
-        found = bin_holds(tc, p, c);
-    lock_release(&registry_lock);
-    return found;
-}
-
 void tcache_for_each_cached(void (*fn)(void *p))
 {
-    for (struct tcache *tc = registry; tc; tc = tc->next)
-        for (unsigned c = 0; c < SC_COUNT; c++)
-            for (unsigned i = 0; i < tcache_limit(c); i++)
-                if (tc->bins[c].cached[i])
-                    fn(tc->bins[c].cached[i]);
+    for (struct tcache *tc = registry; tc; tc = tc->next) {
+        for (unsigned c = 0; c < SC_COUNT; c++) {
+            /* The bound stops a cycle a dangling write made (a healthy
+             * list never holds more than the limit). */
+            unsigned n = 0;
+            for (void *p = tc->bins[c].head; p && n <= tcache_limit(c) && tcache_slot_ok(p); n++) {
+                void *next = tcache_link(p);
+                fn(p);
+                p = next;
+            }
+        }
+    }
 }
 
 void tcache_fork_child(void)

@@ -8,9 +8,11 @@
 
 #include "span.h"
 
-/* Free-slot array capacity: 32 slots for classes up to 1 KiB, at most
+/* Free-list length limit: 32 slots for classes up to 1 KiB, at most
  * 32 KiB of them (on churn, 16 ran 8% slower and 64 held more memory for
- * no further gain), and 8 above, as every class had before. */
+ * no further gain), and 8 above. A free that finds the list full gives
+ * half of it back to the bitmaps at once, so that freeing many blocks in a
+ * row (a whole tree) costs one slow path per half list, not per block. */
 #define TC_CACHE 32
 #define TC_CACHE_BIG 8
 #define TC_BIG_CLASS 32   /* first class above 1 KiB */
@@ -20,23 +22,28 @@ static ALWAYS_INLINE unsigned tcache_limit(unsigned c)
     return c < TC_BIG_CLASS ? TC_CACHE : TC_CACHE_BIG;
 }
 
-/* Slots this thread freed, reused first (LIFO), in any thread's span.
+/* Slots this thread freed, reused first (LIFO), in any thread's span: a
+ * list linked through the slots' first words, as in glibc's tcache.
  * Neither putting a slot here nor taking it back touches its span: the
  * bitmap keeps calling it allocated meanwhile. That is what makes free and
  * malloc cheap, and what the rest of the heap has to allow for:
- *  - free writes heap_key into the slot's second word (heap.h), so a
- *    second free of it is seen without the bitmap (and confirmed against
- *    the arrays); lookups outside a collection treat such slots as free;
- *  - a collection sets every cached slot aside as free for its duration
+ *  - free writes heap_key into the slot's second word, so a second free of
+ *    it is seen without the bitmap; lookups outside a collection treat
+ *    such slots as free; malloc clears both words;
+ *  - a collection sets every listed slot aside as free for its duration
  *    (collect.h), so it neither marks, reports nor scans them;
- *  - entries at and above ncached are NULL. Storing a slot into the array
- *    is what makes it cached, and taking one out clears its entry before
- *    the count, so a collection that stops the thread at any instruction
- *    finds each slot either in an array or in the thread's registers. */
+ *  - a slot's link is written before the head points at it, and the head
+ *    moves past a slot before it is handed out, so a collection that stops
+ *    the thread at any instruction finds each slot either on the list or
+ *    in the thread's registers;
+ *  - the links live in memory the program may still write through a
+ *    dangling pointer: every slot is checked (tcache_slot_ok) before its
+ *    link is followed, and a list that fails the check is dropped, never
+ *    followed into a wild address. */
 struct tbin {
-    uint32_t ncached;
+    void *head;            /* newest free slot, or NULL */
+    uint32_t ncached;      /* slots on the list */
     uint32_t size;         /* slot size of the class */
-    void *cached[TC_CACHE];
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint64_t *aword;       /* alloc word of the current word */
@@ -58,6 +65,26 @@ struct tcache {
 
 #define TC_DEAD ((struct tcache *)1)
 
+/* Written into the second word of every slot on a free list (heap.c):
+ * odd, so never a block's address, and random per process. */
+extern uint64_t heap_key;
+
+/* Whether p can be a slot a free put on a list: 16-byte aligned inside
+ * the region's committed part (so reading it cannot fault) and marked
+ * with heap_key. False when the program wrote into the slot after freeing
+ * it, or into the slot before it, whose link led here. */
+static ALWAYS_INLINE int tcache_slot_ok(const void *p)
+{
+    uintptr_t off = (uintptr_t)p - region.base;
+    return off < atomic_load_explicit(&region.limit, memory_order_relaxed) && !(off & 15) &&
+           ((const uint64_t *)p)[1] == heap_key;
+}
+
+static ALWAYS_INLINE void *tcache_link(const void *p)
+{
+    return ((void *const *)p)[0];
+}
+
 extern __thread struct tcache *tc_self __attribute__((tls_model("initial-exec")));
 
 int  tcache_init(void);
@@ -72,11 +99,8 @@ void tcache_lock_all(void);
 void tcache_unlock_all(void);
 struct tcache *tcache_first(void);
 
-/* Whether p (a slot of class c) waits in some thread's free-slot array.
- * Takes the registry lock unless the calling thread's own array has it. */
-int tcache_holds(const void *p, unsigned c);
-/* Calls fn for every slot waiting in any array (registry held, world
- * stopped: the collector). */
+/* Calls fn for every slot waiting on any free list, as far as each list
+ * passes tcache_slot_ok (registry held, world stopped: the collector). */
 void tcache_for_each_cached(void (*fn)(void *p));
 
 /* fork child: caches of threads that no longer exist give their spans back. */

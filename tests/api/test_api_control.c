@@ -3,8 +3,8 @@
  * enable/disable (automatic collections stop, explicit ones still run),
  * a fixed threshold (1 MiB gives about one collection per MiB), the count
  * since the last collection, statistics, the START/END callbacks of
- * reclaim_on_collect, and freed slots waiting in a thread's free-slot
- * array across a collection. Links libreclaim: every allocation of the
+ * reclaim_on_collect, and freed slots waiting on a thread's free list
+ * across a collection. Links libreclaim: every allocation of the
  * test, Criterion's own included, goes through reclaim. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -57,7 +57,7 @@ Test(control, out_of_memory_is_null_and_enomem)
     cr_assert_eq(errno, ENOMEM);
 }
 
-/* A collection sets the slots waiting in free-slot arrays aside as free
+/* A collection sets the slots waiting on free lists aside as free
  * and puts them back: before and after it they are no blocks, and malloc
  * hands them out again as blocks. */
 Test(control, freed_slots_stay_free_across_a_collection)
@@ -86,8 +86,8 @@ Test(control, freed_slots_stay_free_across_a_collection)
 
 /* Seven 1600-byte blocks fill one span (3 pages, 7 slots of 1664 bytes).
  * A thread allocates them and exits, so nobody owns the span; this
- * thread frees them all into its free-slot array. To the collection the
- * span then looks empty, but its pages must stay: the array still points
+ * thread frees them all onto its free list. To the collection the
+ * span then looks empty, but its pages must stay: the list still links
  * into them, and malloc hands those slots out next. */
 static void *alloc_span_of_1600(void *arg)
 {
@@ -97,7 +97,7 @@ static void *alloc_span_of_1600(void *arg)
     return NULL;
 }
 
-Test(control, a_collection_keeps_the_pages_of_slots_waiting_in_a_free_array)
+Test(control, a_collection_keeps_the_pages_of_slots_waiting_on_a_free_list)
 {
     void *b[7];
     pthread_t t;

@@ -228,7 +228,7 @@ Test(blocktable, block_of_another_thread, .init = setup)
 
 /* A slot reused for a smaller request must not show its old contents past
  * the request: a stale pointer there would keep a dead block alive. Each
- * block is filled with ones, freed into the thread's free-slot array and
+ * block is filled with ones, freed onto the thread's free list and
  * taken back (LIFO) for n bytes; every aligned word that starts at or past
  * n must read zero. Sizes cover every tail shape: the four-store path of
  * classes up to 512 bytes and the loop and memset of longer tails. */
@@ -239,7 +239,7 @@ Test(blocktable, reused_slot_tail_is_cleared, .init = setup)
         unsigned char *p = heap_alloc(slot - 1);
         cr_assert_not_null(p);
         memset(p, 0xff, slot);
-        cr_assert(heap_free_cached(p), "slot of %zu B did not go to the free-slot array", slot);
+        cr_assert(heap_free_cached(p), "slot of %zu B did not go to the free list", slot);
         unsigned char *q = heap_alloc(n);
         cr_assert_eq(q, p, "request of %zu B did not reuse the freed slot", n);
         for (size_t off = (n + 7) & ~(size_t)7; off < slot; off++)

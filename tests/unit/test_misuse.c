@@ -1,8 +1,9 @@
 /* Bad input to the allocator: double frees (small, large, from another
- * thread's span, through free_sized, of a slot that left the free-slot
- * array by overflow, thread exit or around a collection), frees of
- * interior pointers, realloc
- * and malloc_usable_size of freed blocks. Each runs in a forked child
+ * thread's span, through free_sized, of a slot that left its free list
+ * for the bitmap when the list was full or the thread exited, around a
+ * collection), frees of interior pointers, realloc and malloc_usable_size
+ * of freed blocks, and a write into a freed block that breaks its free
+ * list. Each runs in a forked child
  * whose stderr is captured; the child must print exactly one line,
  * "reclaim: CALL(0xADDR): WHAT", naming the pointer it was given, and die
  * of SIGABRT. With RECLAIM_ON_ERROR=warn the same line is printed and the
@@ -135,26 +136,28 @@ static int sane_if_warned(size_t size)
     return getenv("RECLAIM_ON_ERROR") ? !heap_still_sane(size) : 0;
 }
 
-/* Slots freed while the thread's free-slot array of their class is full
- * go straight back to the bitmap; a second free must still be caught. */
+/* A free that finds its list full sends the newest half of it to the
+ * bitmap; a second free of one of those slots must still be caught. */
 static int case_double_free_after_overflow(void)
 {
-    enum { FILL = 40 };   /* more than the array holds */
-    void *b[FILL];
-    for (int i = 0; i < FILL; i++)
+    enum { LIMIT = 32 };   /* TC_CACHE: the list's length limit for 48 bytes */
+    void *b[LIMIT + 8];
+    /* Empties the list, so that the frees below fill it from nothing. */
+    for (int i = 0; i < LIMIT + 8; i++)
         b[i] = malloc(48);
     char *p = malloc(48);
-    for (int i = 0; i < FILL; i++)
+    for (int i = 0; i < LIMIT - 1; i++)
         free(b[i]);
+    free(p);               /* the list is full, p at its head */
+    free(b[LIMIT - 1]);    /* the list gives back its newest half, p with it */
     unit_say_ptr(p);
-    free(p);
-    void *room = malloc(48);   /* the array has room again */
     free(unit_launder(p));
-    free(room);
+    for (int i = LIMIT; i < LIMIT + 8; i++)
+        free(b[i]);
     return sane_if_warned(48);
 }
 
-/* A thread's free-slot arrays are emptied into the bitmaps when it exits. */
+/* A thread's free lists are emptied into the bitmaps when it exits. */
 static void *alloc_free_64(void *arg)
 {
     (void)arg;
@@ -174,7 +177,7 @@ static int case_double_free_after_thread_exit(void)
     return sane_if_warned(64);
 }
 
-/* A collection sets free-slot arrays aside and puts them back: the slot
+/* A collection sets free lists aside and puts them back: the slot
  * is still known as freed afterwards. */
 static int case_double_free_after_collection(void)
 {
@@ -184,6 +187,22 @@ static int case_double_free_after_collection(void)
     reclaim_collect();
     free(unit_launder(p));
     return sane_if_warned(80);
+}
+
+/* Free lists link slots through their first words, which a program can
+ * still write through a dangling pointer: malloc must see the damage
+ * instead of following the link, and hand out another block. */
+static int case_write_after_free(void)
+{
+    char *p = malloc(144);
+    unit_say_ptr(p);
+    free(p);
+    memset(unit_launder(p), 0x41, 16);
+    char *q = malloc(144);
+    if (q == p)
+        return 1;
+    free(q);
+    return sane_if_warned(144);
 }
 
 static int interior(size_t n, size_t off)
@@ -267,6 +286,8 @@ static const struct misuse cases[] = {
     { "double-free-after-overflow", case_double_free_after_overflow, "free", "double free" },
     { "double-free-after-thread-exit", case_double_free_after_thread_exit, "free", "double free" },
     { "double-free-after-collection", case_double_free_after_collection, "free", "double free" },
+    { "write-after-free", case_write_after_free, "malloc",
+      "free list damaged: a block was written after it was freed" },
     { "interior-small", case_interior_small, "free", "pointer into the middle of a block" },
     { "interior-small-odd", case_interior_small_odd, "free", "pointer into the middle of a block" },
     { "interior-large", case_interior_large, "free", "pointer into the middle of a block" },
@@ -389,6 +410,7 @@ MISUSE(double_free_live_thread, "double-free-live-thread")
 MISUSE(double_free_after_overflow, "double-free-after-overflow")
 MISUSE(double_free_after_thread_exit, "double-free-after-thread-exit")
 MISUSE(double_free_after_collection, "double-free-after-collection")
+MISUSE(write_after_free, "write-after-free")
 MISUSE(interior_small, "interior-small")
 MISUSE(interior_small_odd, "interior-small-odd")
 MISUSE(interior_large, "interior-large")

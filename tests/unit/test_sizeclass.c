@@ -148,7 +148,7 @@ Test(sizeclass, short_requests_have_short_tails)
     }
 }
 
-/* The free-slot arrays hold up to TC_CACHE slots of a class up to 1 KiB
+/* The free lists hold up to TC_CACHE slots of a class up to 1 KiB
  * (at most 32 KiB of them) and TC_CACHE_BIG above. */
 Test(sizeclass, free_slot_limit_switches_above_1k)
 {
