@@ -126,7 +126,7 @@ static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
 {
     struct tbin *bin = &tc->bins[c];
     uint32_t n = bin->ncached;
-    if (unlikely(n >= tcache_limit(c)))
+    if (unlikely(n >= bin->limit))
         return 0;
     ((void **)p)[0] = bin->head;
     ((uint64_t *)p)[1] = heap_key;

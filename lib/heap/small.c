@@ -420,7 +420,7 @@ static void release_list(struct tcache *tc, unsigned c, uint32_t keep, int exclu
 }
 
 /* A free found the list full: half of it goes back at once (see
- * TC_CACHE). */
+ * TC_BYTES). */
 static void trim_list(struct tcache *tc, unsigned c)
 {
     release_list(tc, c, tcache_limit(c) / 2, 0, 0);

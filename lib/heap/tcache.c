@@ -52,11 +52,14 @@ static void destroy(void *arg)
     lock_release(&registry_lock);
 }
 
-/* Slot sizes, so that a pop needs nothing outside its bin. */
+/* Slot sizes and list limits, so that a pop or a push needs nothing
+ * outside its bin. */
 static void set_sizes(struct tcache *tc)
 {
-    for (unsigned c = 0; c < SC_COUNT; c++)
+    for (unsigned c = 0; c < SC_COUNT; c++) {
         tc->bins[c].size = sizeclasses[c].size;
+        tc->bins[c].limit = tcache_limit(c);
+    }
 }
 
 int tcache_init(void)

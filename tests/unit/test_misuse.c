@@ -140,7 +140,7 @@ static int sane_if_warned(size_t size)
  * bitmap; a second free of one of those slots must still be caught. */
 static int case_double_free_after_overflow(void)
 {
-    enum { LIMIT = 32 };   /* TC_CACHE: the list's length limit for 48 bytes */
+    enum { LIMIT = 128 };   /* tcache_limit: the list's length for 48 bytes */
     void *b[LIMIT + 8];
     /* Empties the list, so that the frees below fill it from nothing. */
     for (int i = 0; i < LIMIT + 8; i++)

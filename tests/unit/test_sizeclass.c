@@ -148,15 +148,21 @@ Test(sizeclass, short_requests_have_short_tails)
     }
 }
 
-/* The free lists hold up to TC_CACHE slots of a class up to 1 KiB
- * (at most 32 KiB of them) and TC_CACHE_BIG above. */
-Test(sizeclass, free_slot_limit_switches_above_1k)
+/* A free list of a class up to 1 KiB holds 32 to 128 slots and at most
+ * 32 KiB of them; above, TC_CACHE_BIG slots. */
+Test(sizeclass, free_list_limits)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        unsigned want = sizeclasses[c].size <= 1024 ? TC_CACHE : TC_CACHE_BIG;
-        cr_assert_eq(tcache_limit(c), want, "class %u (%u B)", c, sizeclasses[c].size);
-        if (sizeclasses[c].size <= 1024)
-            cr_assert_leq((size_t)tcache_limit(c) * sizeclasses[c].size, (size_t)32 << 10,
-                          "class %u holds more than 32 KiB", c);
+        unsigned size = sizeclasses[c].size, n = tcache_limit(c);
+        if (size > 1024) {
+            cr_assert_eq(n, TC_CACHE_BIG, "class %u (%u B)", c, size);
+            continue;
+        }
+        cr_assert(n >= 32 && n <= 128, "class %u (%u B): %u slots", c, size, n);
+        cr_assert_leq((size_t)n * size, (size_t)32 << 10, "class %u holds more than 32 KiB", c);
+        cr_assert(n == 128 || (size_t)(n + 1) * size > (size_t)32 << 10,
+                  "class %u (%u B) could hold more than %u", c, size, n);
     }
+    cr_assert_eq(tcache_limit(0), 128);
+    cr_assert_eq(tcache_limit(sizeclass_of(1024)), 32);
 }
