@@ -16,9 +16,10 @@ static lock_t registry_lock = LOCK_INIT;
 static struct tcache *registry;
 static struct tcache *pool;          /* caches of exited threads, for reuse */
 static pthread_key_t key;
-/* Zero-initialised (.bss), with orphan set by tcache_init: as initialised
- * data its 38 KB would be mapped, and resident, in every process. */
-static struct tcache orphan;
+/* The shared cache of threads that have none. Most processes never use
+ * it: its first user sets it up (orphan_setup), nothing touches it
+ * before, and it lies behind the rest of .bss (COLD_BSS). */
+static struct tcache orphan COLD_BSS;
 static lock_t orphan_lock = LOCK_INIT;
 
 static void link_cache(struct tcache *tc)
@@ -64,12 +65,17 @@ static void set_sizes(struct tcache *tc)
 
 int tcache_init(void)
 {
-    orphan.orphan = 1;
+    return pthread_key_create(&key, destroy) ? -1 : 0;
+}
+
+/* Under orphan_lock, by the orphan's first user. */
+static NOINLINE void orphan_setup(void)
+{
     set_sizes(&orphan);
+    orphan.orphan = 1;
     lock_acquire(&registry_lock);
     link_cache(&orphan);
     lock_release(&registry_lock);
-    return pthread_key_create(&key, destroy) ? -1 : 0;
 }
 
 static struct tcache *create(void)
@@ -103,6 +109,8 @@ struct tcache *tcache_get(void)
     if (!tc && (tc = create()))
         return tc;
     lock_acquire(&orphan_lock);
+    if (unlikely(!orphan.orphan))
+        orphan_setup();
     return &orphan;
 }
 

@@ -71,7 +71,7 @@ static struct module *modules;             /* by id; modules[0] unused */
 static _Atomic(struct index *) index_cur;
 static _Atomic uint32_t nstacks, nmodules;
 static lock_t table_lock = LOCK_INIT, module_lock = LOCK_INIT;
-static char exe_path[4096];
+static char exe_path[4096] COLD_BSS;
 
 /* Raised while this thread reports: its allocations get tag 0. */
 static __thread int stack_busy;

@@ -16,6 +16,11 @@
 #define NOINLINE         __attribute__((noinline))
 #define COLD             __attribute__((cold, noinline))
 #define CACHELINE        64
+/* On a large zero-initialised object most processes never touch: the
+ * library's linker script (lib/layout.ld) places it behind the rest of
+ * .bss, where it does not spread the variables every process touches
+ * over more pages. Without the script it is ordinary .bss. */
+#define COLD_BSS         __attribute__((section(".bss.cold")))
 
 /* Portable popcount: without -mpopcnt the builtin becomes a libgcc call. */
 static inline unsigned popcount64(uint64_t x)

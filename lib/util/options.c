@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "log.h"
 
 struct options options = {
@@ -27,7 +28,7 @@ struct options options = {
 
 /* Outside the struct, so that its 4 KiB stay in .bss (never resident unless
  * a path is set) rather than in .data, which is mapped whole. */
-static char report_path[OPTIONS_PATH_MAX];
+static char report_path[OPTIONS_PATH_MAX] COLD_BSS;
 
 int options_parse_size(const char *s, size_t *out)
 {
