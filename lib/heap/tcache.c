@@ -85,8 +85,8 @@ static struct tcache *create(void)
     if (tc)
         pool = tc->next;
     lock_release(&registry_lock);
-    /* Fresh metadata is zero already (new mappings); clearing it anyway
-     * made all 38 KB of the cache resident, not just the classes used. */
+    /* Fresh metadata is zero already (new mappings); only a reused cache
+     * needs clearing. */
     if (tc)
         memset(tc, 0, sizeof *tc);
     else if (!(tc = meta_alloc(sizeof *tc)))
