@@ -9,10 +9,12 @@
  *     the child's rusage, which covers all its threads. Exits 0 when PROG
  *     exited 0, 1 otherwise.
  *   measure --probe LIB
- *     Exits 0 (printing the resolved path) when LIB can be loaded and itself
- *     defines malloc, i.e. preloading it really replaces the allocator; 1
- *     when it is missing, 3 when it loads but leaves malloc to libc (Boehm's
- *     libgc built without --enable-redirect-malloc, for instance).
+ *     Exits 0 (printing the resolved path) when LIB can be preloaded and
+ *     itself defines malloc, i.e. preloading it really replaces the
+ *     allocator; 1 when it is missing, 3 when it loads but leaves malloc to
+ *     libc (Boehm's libgc built without --enable-redirect-malloc, for
+ *     instance). The look is taken in a re-executed measure with LIB
+ *     preloaded (--probe-preloaded, internal).
  *
  * A C program rather than /usr/bin/time so the harness needs nothing that
  * might be missing, and so the timeout and the signal mask handed to the
@@ -39,9 +41,10 @@ static int usage(void)
     return 2;
 }
 
-static int probe(const char *lib)
+/* The child half of --probe: runs with lib preloaded. */
+static int probe_preloaded(const char *lib)
 {
-    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
     if (!h)
         return 1;
     /* dlsym on a handle also searches the library's dependencies, libc
@@ -54,6 +57,26 @@ static int probe(const char *lib)
         return 3;
     printf("%s\n", lm->l_name);
     return 0;
+}
+
+/* Looks at lib preloaded into a re-executed measure, as the benchmarks
+ * will run it: a dlopen from here fails for allocators that use
+ * initial-exec TLS (jemalloc), which preload fine. */
+static int probe(const char *lib)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        setenv("LD_PRELOAD", lib, 1);
+        execl("/proc/self/exe", "measure", "--probe-preloaded", lib, (char *)NULL);
+        _exit(1);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return 1;
+    return WEXITSTATUS(status);
 }
 
 static double seconds(struct timeval tv)
@@ -69,6 +92,8 @@ int main(int argc, char **argv)
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--probe") && i + 1 < argc && argc == 3)
             return probe(argv[i + 1]);
+        else if (!strcmp(argv[i], "--probe-preloaded") && i + 1 < argc && argc == 3)
+            return probe_preloaded(argv[i + 1]);
         else if (!strcmp(argv[i], "--preload") && i + 1 < argc)
             preload = argv[++i];
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
