@@ -1,5 +1,6 @@
 /* Bad input to the allocator: double frees (small, large, from another
- * thread's span, through free_sized, of a slot that left its free list
+ * thread's span, through free_sized, of a slot on another thread's free
+ * list, of a slot that left its free list
  * for the bitmap when the list was full or the thread exited, around a
  * collection), frees of interior pointers, realloc and malloc_usable_size
  * of freed blocks, and a write into a freed block that breaks its free
@@ -134,6 +135,34 @@ static int case_double_free_live_thread(void)
 static int sane_if_warned(size_t size)
 {
     return getenv("RECLAIM_ON_ERROR") ? !heap_still_sane(size) : 0;
+}
+
+/* The first free was another thread's, which is still alive and keeps
+ * the slot on its own free list. */
+static void *free_and_wait(void *arg)
+{
+    (void)arg;
+    void *p = malloc(64);
+    free(p);
+    shared_block = p;
+    pthread_barrier_wait(&barrier);
+    pthread_barrier_wait(&barrier);
+    return NULL;
+}
+
+static int case_double_free_on_other_list(void)
+{
+    pthread_t t;
+    pthread_barrier_init(&barrier, NULL, 2);
+    if (pthread_create(&t, NULL, free_and_wait, NULL))
+        return 50;
+    pthread_barrier_wait(&barrier);
+    void *p = shared_block;
+    unit_say_ptr(p);
+    free(unit_launder(p));
+    pthread_barrier_wait(&barrier);
+    pthread_join(t, NULL);
+    return sane_if_warned(64);
 }
 
 /* A free that finds its list full sends the newest half of it to the
@@ -283,6 +312,7 @@ static const struct misuse cases[] = {
     { "double-free-sized", case_double_free_sized, "free_sized", "double free" },
     { "double-free-exited-thread", case_double_free_exited_thread, "free", "double free" },
     { "double-free-live-thread", case_double_free_live_thread, "free", "double free" },
+    { "double-free-on-other-list", case_double_free_on_other_list, "free", "double free" },
     { "double-free-after-overflow", case_double_free_after_overflow, "free", "double free" },
     { "double-free-after-thread-exit", case_double_free_after_thread_exit, "free", "double free" },
     { "double-free-after-collection", case_double_free_after_collection, "free", "double free" },
@@ -407,6 +437,7 @@ MISUSE(double_free_large, "double-free-large")
 MISUSE(double_free_sized, "double-free-sized")
 MISUSE(double_free_exited_thread, "double-free-exited-thread")
 MISUSE(double_free_live_thread, "double-free-live-thread")
+MISUSE(double_free_on_other_list, "double-free-on-other-list")
 MISUSE(double_free_after_overflow, "double-free-after-overflow")
 MISUSE(double_free_after_thread_exit, "double-free-after-thread-exit")
 MISUSE(double_free_after_collection, "double-free-after-collection")
