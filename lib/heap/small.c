@@ -346,19 +346,13 @@ void *small_alloc_slow(unsigned c)
      * list. A list small_pop still cannot take from failed its check.
      * (The orphan cache never has one: its threads free as remote.) */
     void *p = small_pop(b);
-    if (p) {
-        tcache_put(tc);
-        return p;
-    }
-    if (unlikely(b->head))
-        drop_list(b);
-    if (!b->avail && !refill(tc, c)) {
-        errno = ENOMEM;
-    } else {
-        uint64_t m = b->avail;
-        unsigned bit = (unsigned)__builtin_ctzll(m);
-        b->avail = m & (m - 1);
-        p = small_take((void *)(b->wbase + (uintptr_t)bit * b->size), b->aword, bit);
+    if (!p) {
+        if (unlikely(b->head))
+            drop_list(b);
+        if (b->avail || refill(tc, c))
+            p = small_pop(b);
+        else
+            errno = ENOMEM;
     }
     tcache_put(tc);
     return p;
