@@ -18,9 +18,10 @@
 extern char **environ;
 
 #ifdef __GLIBC__
-/* What pthread_atfork does (LSB names it), called directly: glibc's
- * pthread_atfork is a stub linked into our own object, behind all our code,
- * and calling it would fault in the cold last pages of the text. */
+/* What pthread_atfork does (LSB names it), called directly: glibc ships
+ * pthread_atfork in libc_nonshared.a, so the linker copies it into our
+ * own object, behind all our code, and calling it would fault in the cold
+ * last pages of the text. */
 extern void *__dso_handle;
 extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
 #define api_atfork(prepare, parent, child) \

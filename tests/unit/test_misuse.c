@@ -99,33 +99,50 @@ static int case_double_free_exited_thread(void)
     return !heap_still_sane(64);
 }
 
-/* The block belongs to a live thread's current span: remote frees into a
- * span someone else owns. */
+/* A block of a live thread, handed over to the main thread while that
+ * thread stays alive (finish_hand_over lets it exit): still allocated, in
+ * the thread's current span (remote frees into a span someone else owns),
+ * or already freed by it and waiting on its own free list. */
 static pthread_barrier_t barrier;
 static void *volatile shared_block;
+static pthread_t holder;
 
-static void *alloc_and_wait(void *arg)
+static void *hand_over_64(void *free_first)
 {
-    (void)arg;
-    shared_block = malloc(64);
+    void *p = malloc(64);
+    if (free_first)
+        free(p);
+    shared_block = p;
     pthread_barrier_wait(&barrier);
     pthread_barrier_wait(&barrier);
     return NULL;
 }
 
+/* NULL when the thread could not be started. */
+static void *start_hand_over(int free_first)
+{
+    pthread_barrier_init(&barrier, NULL, 2);
+    if (pthread_create(&holder, NULL, hand_over_64, free_first ? (void *)1 : NULL))
+        return NULL;
+    pthread_barrier_wait(&barrier);
+    return shared_block;
+}
+
+static void finish_hand_over(void)
+{
+    pthread_barrier_wait(&barrier);
+    pthread_join(holder, NULL);
+}
+
 static int case_double_free_live_thread(void)
 {
-    pthread_t t;
-    pthread_barrier_init(&barrier, NULL, 2);
-    if (pthread_create(&t, NULL, alloc_and_wait, NULL))
+    void *p = start_hand_over(0);
+    if (!p)
         return 50;
-    pthread_barrier_wait(&barrier);
-    void *p = shared_block;
     unit_say_ptr(p);
     free(p);
     free(unit_launder(p));
-    pthread_barrier_wait(&barrier);
-    pthread_join(t, NULL);
+    finish_hand_over();
     return !heap_still_sane(64);
 }
 
@@ -137,31 +154,16 @@ static int sane_if_warned(size_t size)
     return getenv("RECLAIM_ON_ERROR") ? !heap_still_sane(size) : 0;
 }
 
-/* The first free was another thread's, which is still alive and keeps
- * the slot on its own free list. */
-static void *free_and_wait(void *arg)
-{
-    (void)arg;
-    void *p = malloc(64);
-    free(p);
-    shared_block = p;
-    pthread_barrier_wait(&barrier);
-    pthread_barrier_wait(&barrier);
-    return NULL;
-}
-
+/* The first free was the live thread's own: nothing walks its list, only
+ * the slot's mark can tell. */
 static int case_double_free_on_other_list(void)
 {
-    pthread_t t;
-    pthread_barrier_init(&barrier, NULL, 2);
-    if (pthread_create(&t, NULL, free_and_wait, NULL))
+    void *p = start_hand_over(1);
+    if (!p)
         return 50;
-    pthread_barrier_wait(&barrier);
-    void *p = shared_block;
     unit_say_ptr(p);
     free(unit_launder(p));
-    pthread_barrier_wait(&barrier);
-    pthread_join(t, NULL);
+    finish_hand_over();
     return sane_if_warned(64);
 }
 
