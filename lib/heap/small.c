@@ -230,7 +230,6 @@ static int bin_fill(struct tcache *tc, struct tbin *b)
         if (free) {
             unsigned n = (unsigned)popcount64(free);
             b->avail = free;
-            b->word = w;
             b->size = s->size;
             b->wbase = s->start + (uintptr_t)w * 64 * s->size;
             b->aword = &s->bits[w].alloc;

@@ -50,10 +50,9 @@ static ALWAYS_INLINE unsigned tcache_limit(unsigned c)
  *    followed into a wild address. */
 struct tbin {
     void *head;            /* newest free slot, or NULL */
-    uint32_t ncached;      /* slots on the list */
-    uint32_t limit;        /* tcache_limit of the class */
-    uint32_t size;         /* slot size of the class */
-    uint32_t word;
+    uint16_t ncached;      /* slots on the list */
+    uint16_t limit;        /* tcache_limit of the class */
+    uint16_t size;         /* slot size of the class */
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint64_t *aword;       /* alloc word of the current word */
@@ -61,6 +60,10 @@ struct tbin {
     struct span *local;    /* owned spans with free slots */
     struct span *full;     /* owned spans without */
 };
+/* One cache line: malloc and free each touch one bin. */
+_Static_assert(sizeof(struct tbin) == 64, "struct tbin is one cache line");
+_Static_assert(SC_MAX_SIZE <= UINT16_MAX && TC_CACHE_MAX <= UINT16_MAX,
+               "struct tbin's narrow fields");
 
 struct tcache {
     struct tbin bins[SC_COUNT];
