@@ -24,7 +24,7 @@ __attribute__((used)) static const int *const pull_init = &init_linked;
  * saved registers. */
 static NOINLINE void *malloc_slow(size_t n, uintptr_t caller)
 {
-    void *p = heap_alloc(n);
+    void *p = heap_alloc_slow(n);
     stack_note_at(p, n, caller);
     return p;
 }

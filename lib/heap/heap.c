@@ -149,10 +149,10 @@ void *heap_alloc_slow(size_t n)
         return NULL;
     }
     if (n < SC_MAX_SIZE) {
-        unsigned c = sizeclass_of(n + 1);
-        void *p = small_alloc(c);
+        uint32_t size;
+        void *p = small_alloc(sizeclass_of(n + 1), &size);
         if (p)
-            heap_clear_tail(p, n, sizeclasses[c].size);
+            heap_clear_tail(p, n, size);
         return p;
     }
     return large_alloc(n, 1, 0);
@@ -165,9 +165,10 @@ void *heap_calloc(size_t n)
         return NULL;
     }
     if (n < SC_MAX_SIZE) {
-        void *p = small_alloc(sizeclass_of(n + 1));
+        uint32_t size;
+        void *p = small_alloc(sizeclass_of(n + 1), &size);
         if (p)
-            memset(p, 0, sizeclasses[sizeclass_of(n + 1)].size);
+            memset(p, 0, size);
         return p;
     }
     return large_alloc(n, 1, 1);
@@ -185,7 +186,7 @@ void *heap_memalign(size_t align, size_t n)
         size_t want = n + 1 > align ? n + 1 : align;
         for (unsigned c = sizeclass_of(want); c < SC_COUNT; c++) {
             if (sizeclasses[c].size % align == 0) {
-                void *p = small_alloc(c);
+                void *p = small_alloc(c, NULL);
                 if (p)
                     heap_clear_tail(p, n, sizeclasses[c].size);
                 return p;

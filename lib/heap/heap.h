@@ -87,6 +87,13 @@ static ALWAYS_INLINE void *heap_alloc_fast(size_t n)
             heap_clear_short_tail(p, n, b->size);
             return p;
         }
+        /* A class whose spans are full borrows (small.c: borrow), unless
+         * its list is there but damaged: small_alloc_slow reports that. */
+        struct tbin *l = &tc->bins[b->lender];
+        if (b->lender && !b->head && (p = small_pop(l))) {
+            heap_clear_short_tail(p, n, l->size);
+            return p;
+        }
     }
     return NULL;
 }

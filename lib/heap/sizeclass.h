@@ -7,7 +7,11 @@
  * 16 KiB (288, 320, ... 512, 576, ... 16384): 64 classes. Worst-case
  * internal waste: a request of 16 B takes a 32 B slot (as in glibc, whose
  * smallest chunk is also 32 B); above 256 B the waste is below 1/8 of the
- * slot (e.g. 257 B in a 288 B slot, 10.8%). Every power of two from 16 to
+ * slot (e.g. 257 B in a 288 B slot, 10.8%). A plain request up to 1 KiB
+ * whose class has no room left in its thread's spans may get a free slot
+ * of one of the SC_LEND_MAX classes above instead (small.c: borrow); its
+ * waste is then at most 48 B in slots up to 256 B, and at most 3/11 of
+ * the slot above (256 B in a 352 B slot). Every power of two from 16 to
  * 16384 is a class, which is how aligned requests up to a page are served
  * from small spans. Each class lives in spans of 1 to 32 pages holding at
  * least 4 slots, chosen so that the unusable tail of a span is at most 1/16
@@ -24,6 +28,7 @@
 #define SC_COUNT     64
 #define SC_MAX_SIZE  16384u   /* largest slot; bigger requests are large blocks */
 #define SC_MAX_SLOTS 256u     /* bitmap capacity per span (class 16 fills it) */
+#define SC_LEND_MAX  2        /* classes above a full class that lend it slots */
 
 struct sizeclass {
     uint32_t size;     /* slot size in bytes */

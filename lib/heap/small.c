@@ -201,6 +201,9 @@ static void maybe_give_back(struct tcache *tc, struct span *s)
  * that store, so the fold sees its bit. */
 static void drain_remote(struct tcache *tc)
 {
+    /* A plain load first: the slow path comes here often (borrow). */
+    if (!atomic_load_explicit(&tc->remote, memory_order_relaxed))
+        return;
     struct span *s = atomic_exchange(&tc->remote, NULL);
     while (s) {
         struct span *next = s->rnext;
@@ -214,6 +217,7 @@ static void drain_remote(struct tcache *tc)
             list_remove(&b->full, s);
             list_push(&b->local, s);
             s->where = WHERE_LOCAL;
+            b->lender = 0;
         }
         maybe_give_back(tc, s);
         s = next;
@@ -293,8 +297,9 @@ static struct span *adopt(struct tcache *tc, unsigned c)
     return s;
 }
 
-/* Makes the bin's current span one with a free slot word loaded. */
-static int refill(struct tcache *tc, unsigned c)
+/* Makes the bin's current span one with a free slot word loaded; takes
+ * a span from outside the thread only when `grow`. */
+static int refill(struct tcache *tc, unsigned c, int grow)
 {
     struct tbin *b = &tc->bins[c];
     for (;;) {
@@ -309,10 +314,11 @@ static int refill(struct tcache *tc, unsigned c)
         struct span *s = b->local;
         if (s)
             list_remove(&b->local, s);
-        else if (!(s = adopt(tc, c)) && !(s = span_fresh(tc, c)))
+        else if (!grow || (!(s = adopt(tc, c)) && !(s = span_fresh(tc, c))))
             return 0;
         s->where = WHERE_CURRENT;
         b->span = s;
+        b->lender = 0;
     }
 }
 
@@ -328,12 +334,42 @@ static void drop_list(struct tbin *b)
     error_bad_pointer("malloc", bad, "free list damaged: a block was written after it was freed");
 }
 
-void *small_alloc_slow(unsigned c)
+/* Class c's spans are all full: rather than a new span for it, a free
+ * slot the thread already holds in one of the next classes up (free list,
+ * current word, or a span of that class with room). A class that grows
+ * past its old peak so takes memory the classes near it are not using
+ * (spans seldom empty, so pages cannot move between classes otherwise):
+ * with each class keeping the pages of its own peak, churn's peak RSS was
+ * 1.15x glibc's. Waste bound in sizeclass.h. Only for plain requests: a
+ * larger class's slots are less aligned.
+ *
+ * The next class up also becomes class c's lender: malloc's fast path
+ * borrows from its free list and current word (heap_alloc_fast) until
+ * class c has room of its own again. On churn, classes sit at their limit
+ * often enough that a slow path per borrowed block cost 2.6% more
+ * instructions. Only where every request of class c leaves a tail that
+ * heap_clear_short_tail can clear in the lender's slots: at most 64 bytes
+ * past the end of the class below. */
+static void *borrow(struct tcache *tc, unsigned c, uint32_t *size)
 {
-    if (unlikely(heap_init())) {
-        errno = ENOMEM;
-        return NULL;
+    struct tbin *b = &tc->bins[c];
+    for (unsigned c2 = c + 1; c2 <= c + SC_LEND_MAX && c2 < TC_BIG_CLASS; c2++) {
+        struct tbin *l = &tc->bins[c2];
+        void *p = small_pop(l);
+        if (!p && !l->head && refill(tc, c2, 0))
+            p = small_pop(l);
+        if (p) {
+            if (c2 == c + 1 && l->size - (c ? sizeclasses[c - 1].size : 0) <= 64)
+                b->lender = (uint8_t)c2;
+            *size = l->size;
+            return p;
+        }
     }
+    return NULL;
+}
+
+void *small_alloc_slow(unsigned c, uint32_t *size)
+{
     heap_maybe_collect();
     struct tcache *tc = tcache_get();
     if (!tc) {
@@ -348,11 +384,18 @@ void *small_alloc_slow(unsigned c)
     if (!p) {
         if (unlikely(b->head))
             drop_list(b);
-        if (b->avail || refill(tc, c))
+        if (b->avail || refill(tc, c, 0))
+            p = small_pop(b);
+        else if (size && b->full && (p = borrow(tc, c, size)))
+            goto out;
+        else if (refill(tc, c, 1))
             p = small_pop(b);
         else
             errno = ENOMEM;
     }
+    if (size)
+        *size = b->size;
+out:
     tcache_put(tc);
     return p;
 }
@@ -364,6 +407,7 @@ static void owner_freed(struct tcache *tc, struct span *s)
         list_remove(&b->full, s);
         list_push(&b->local, s);
         s->where = WHERE_LOCAL;
+        b->lender = 0;
     }
     maybe_give_back(tc, s);
 }
@@ -497,6 +541,7 @@ void small_abandon_all(struct tcache *tc, int locked)
             abandon_locked(s, !locked);
         }
         b->span = b->local = b->full = NULL;
+        b->lender = 0;
         b->avail = 0;
     }
     if (!locked)

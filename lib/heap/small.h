@@ -4,8 +4,10 @@
 
 #include "tcache.h"
 
-/* Allocation of class c through the cache's slow path (refill). */
-void *small_alloc_slow(unsigned c);
+/* Allocation of class c through the cache's slow path (refill), once
+ * heap_init() succeeded. With `size`, a slot of a larger class may come
+ * instead: *size is its size. */
+void *small_alloc_slow(unsigned c, uint32_t *size);
 void  small_free(struct span *s, uint32_t slot, void *p, const char *call);
 /* Gives up every span of a cache (thread exit; `locked`: in a fork child,
  * with every heap lock already held). */
@@ -62,15 +64,21 @@ static ALWAYS_INLINE void *small_pop(struct tbin *b)
     return NULL;
 }
 
-static ALWAYS_INLINE void *small_alloc(unsigned c)
+/* A slot of class c, or with `size`, of class c or one a little larger
+ * (*size says which). */
+static ALWAYS_INLINE void *small_alloc(unsigned c, uint32_t *size)
 {
     struct tcache *tc = tc_self;
     if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
-        void *p = small_pop(&tc->bins[c]);
-        if (likely(p))
+        struct tbin *b = &tc->bins[c];
+        void *p = small_pop(b);
+        if (likely(p)) {
+            if (size)
+                *size = b->size;
             return p;
+        }
     }
-    return small_alloc_slow(c);
+    return small_alloc_slow(c, size);
 }
 
 #endif

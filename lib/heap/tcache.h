@@ -53,6 +53,7 @@ struct tbin {
     uint16_t ncached;      /* slots on the list */
     uint16_t limit;        /* tcache_limit of the class */
     uint16_t size;         /* slot size of the class */
+    uint8_t lender;        /* class lending to this one in malloc's fast path (small.c: borrow), or 0 */
     uint64_t avail;        /* free slots of the current word, not yet handed out */
     uintptr_t wbase;       /* address of slot 0 of the current word */
     uint64_t *aword;       /* alloc word of the current word */
@@ -62,7 +63,7 @@ struct tbin {
 };
 /* One cache line: malloc and free each touch one bin. */
 _Static_assert(sizeof(struct tbin) == 64, "struct tbin is one cache line");
-_Static_assert(SC_MAX_SIZE <= UINT16_MAX && TC_CACHE_MAX <= UINT16_MAX,
+_Static_assert(SC_MAX_SIZE <= UINT16_MAX && TC_CACHE_MAX <= UINT16_MAX && SC_COUNT <= 256,
                "struct tbin's narrow fields");
 
 struct tcache {

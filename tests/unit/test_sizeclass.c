@@ -148,6 +148,24 @@ Test(sizeclass, short_requests_have_short_tails)
     }
 }
 
+/* The waste bound sizeclass.h gives for a slot lent by a class above
+ * (small.c: borrow, classes up to 1 KiB): the smallest request of class c
+ * is the slot size of class c - 1. */
+Test(sizeclass, lent_slot_waste_bound)
+{
+    for (unsigned c = 0; c < TC_BIG_CLASS; c++) {
+        size_t n = c ? sizeclasses[c - 1].size : 0;
+        cr_assert_eq(sizeclass_of(n + 1), c);
+        for (unsigned c2 = c + 1; c2 <= c + SC_LEND_MAX && c2 < TC_BIG_CLASS; c2++) {
+            size_t slot = sizeclasses[c2].size, waste = slot - n;
+            if (slot <= 256)
+                cr_assert_leq(waste, 48u, "request %zu in a %zu B slot", n, slot);
+            else
+                cr_assert_leq(waste * 11, slot * 3, "request %zu in a %zu B slot", n, slot);
+        }
+    }
+}
+
 /* A free list of a class up to 1 KiB holds 32 to 128 slots and at most
  * 32 KiB of them; above, TC_CACHE_BIG slots. */
 Test(sizeclass, free_list_limits)
