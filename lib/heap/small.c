@@ -196,12 +196,23 @@ static void maybe_give_back(struct tcache *tc, struct span *s)
     lock_release(&sc->lock);
 }
 
+/* An owned full span got a free slot: it goes onto the local list, and
+ * its class, having room of its own again, stops borrowing (borrow). */
+static void full_has_room(struct tbin *b, struct span *s)
+{
+    list_remove(&b->full, s);
+    list_push(&b->local, s);
+    s->where = WHERE_LOCAL;
+    b->lender = 0;
+}
+
 /* Takes in the spans other threads or the collector freed into. rpending
  * drops before the fold: a free that saw rpending set happened before
  * that store, so the fold sees its bit. */
 static void drain_remote(struct tcache *tc)
 {
-    /* A plain load first: the slow path comes here often (borrow). */
+    /* A plain load first: every refill comes here, and borrow refills
+     * up to three classes. */
     if (!atomic_load_explicit(&tc->remote, memory_order_relaxed))
         return;
     struct span *s = atomic_exchange(&tc->remote, NULL);
@@ -213,12 +224,8 @@ static void drain_remote(struct tcache *tc)
         /* Slots on free lists are still allocated in the bitmap. */
         s->used = (uint16_t)(count_alloc(s) +
                              (s->where == WHERE_CURRENT ? popcount64(b->avail) : 0));
-        if (s->where == WHERE_FULL && has_free(s)) {
-            list_remove(&b->full, s);
-            list_push(&b->local, s);
-            s->where = WHERE_LOCAL;
-            b->lender = 0;
-        }
+        if (s->where == WHERE_FULL && has_free(s))
+            full_has_room(b, s);
         maybe_give_back(tc, s);
         s = next;
     }
@@ -402,13 +409,8 @@ out:
 
 static void owner_freed(struct tcache *tc, struct span *s)
 {
-    struct tbin *b = &tc->bins[s->cls];
-    if (s->where == WHERE_FULL) {
-        list_remove(&b->full, s);
-        list_push(&b->local, s);
-        s->where = WHERE_LOCAL;
-        b->lender = 0;
-    }
+    if (s->where == WHERE_FULL)
+        full_has_room(&tc->bins[s->cls], s);
     maybe_give_back(tc, s);
 }
 
