@@ -241,7 +241,6 @@ static int bin_fill(struct tcache *tc, struct tbin *b)
         if (free) {
             unsigned n = (unsigned)popcount64(free);
             b->avail = free;
-            b->size = s->size;
             b->wbase = s->start + (uintptr_t)w * 64 * s->size;
             b->aword = &s->bits[w].alloc;
             s->used = (uint16_t)(s->used + n);

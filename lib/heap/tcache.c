@@ -132,11 +132,6 @@ void tcache_unlock_all(void)
     lock_release(&orphan_lock);
 }
 
-struct tcache *tcache_first(void)
-{
-    return registry;
-}
-
 void tcache_for_each_cached(void (*fn)(void *p))
 {
     for (struct tcache *tc = registry; tc; tc = tc->next) {

@@ -107,10 +107,9 @@ int  tcache_init(void);
 struct tcache *tcache_get(void);
 void tcache_put(struct tcache *tc);
 
-/* Every registered cache, in order; the caller holds the registry. */
+/* The orphan cache's lock and the registry of caches (fork, collector). */
 void tcache_lock_all(void);
 void tcache_unlock_all(void);
-struct tcache *tcache_first(void);
 
 /* Calls fn for every slot waiting on any free list, as far as each list
  * passes tcache_slot_ok (registry held, world stopped: the collector). */

@@ -122,10 +122,8 @@ int stack_init(void)
     __atomic_store_n(&stack_enabled, 1, __ATOMIC_RELEASE);
     int failed = unwind_load();
     stack_own = 0;
-    if (failed) {
-        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
-        return -1;
-    }
+    if (failed)
+        goto off;
     /* One reservation; every table has its worst case set aside, so none
      * of them ever moves. */
     size_t entries_bytes = ((size_t)STACK_ID_MAX + 1) * sizeof(struct entry);
@@ -145,8 +143,7 @@ int stack_init(void)
     if (!base) {
         log_line("leaks mode: cannot reserve %zu bytes for the stack table; "
                  "allocation stacks are not recorded", total);
-        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
-        return -1;
+        goto off;
     }
     for (size_t i = 0; i < 5; i++) {
         areas[i]->base = base;
@@ -161,8 +158,7 @@ int stack_init(void)
         area_ensure(&modules_area, sizeof(struct module))) {
         log_line("leaks mode: cannot commit memory for the stack table; "
                  "allocation stacks are not recorded");
-        __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
-        return -1;
+        goto off;
     }
     atomic_store_explicit(&index_cur, ix, memory_order_release);
 
@@ -179,6 +175,9 @@ int stack_init(void)
     unwind.set_caching_policy(*unwind.local_addr_space, UNW_CACHE_PER_THREAD);
     __atomic_store_n(&stack_ready, 1, __ATOMIC_RELEASE);
     return 0;
+off:
+    __atomic_store_n(&stack_enabled, 0, __ATOMIC_RELEASE);
+    return -1;
 }
 
 int stack_suspend(int on)

@@ -56,6 +56,18 @@ static void check_tail_clear(const void *p, size_t n, size_t slot)
             cr_assert_fail("lent slot %p: byte %zu of the tail is %#x, not 0", p, off, b[off]);
 }
 
+/* Puts k slots of n-byte requests, filled with ones, on the free list of
+ * their class; freed[k - 1] is the newest. */
+static void free_slots(void **freed, unsigned k, size_t n)
+{
+    for (unsigned i = 0; i < k; i++) {
+        freed[i] = heap_alloc(n);
+        memset(freed[i], 0xff, n + 1);
+    }
+    for (unsigned i = 0; i < k; i++)
+        heap_free(freed[i], "test");
+}
+
 /* 112-byte slots, lent by the 128-byte class: its 16 freed slots (newest
  * first), then the rest of its span. The lent slot's whole tail is
  * cleared, past where a 112-byte slot would end. Then the 128-byte class
@@ -69,12 +81,7 @@ Test(lend, a_full_class_borrows_free_slots_of_the_next_class_up, .init = setup)
     cr_assert_eq(sizeclasses[c1].size, 128u);
 
     void *freed[16];
-    for (unsigned i = 0; i < 16; i++) {
-        freed[i] = heap_alloc(lender_n);
-        memset(freed[i], 0xff, 128);
-    }
-    for (unsigned i = 0; i < 16; i++)
-        heap_free(freed[i], "test");
+    free_slots(freed, 16, lender_n);
 
     void *own[64], *lent;
     unsigned k = fill_class(own, 64, n, &lent);
@@ -111,10 +118,7 @@ Test(lend, aligned_requests_do_not_borrow, .init = setup)
     const unsigned c = sizeclass_of(n + 1);
     cr_assert_eq(sizeclasses[c].size, 64u);
     void *freed[16];
-    for (unsigned i = 0; i < 16; i++)
-        freed[i] = heap_alloc(79);
-    for (unsigned i = 0; i < 16; i++)
-        heap_free(freed[i], "test");
+    free_slots(freed, 16, 79);
 
     void *own[128], *lent;
     fill_class(own, 128, n, &lent);
@@ -147,10 +151,7 @@ Test(lend, a_class_with_room_again_stops_borrowing, .init = setup)
         cr_assert_eq(class_of(own[i]), c);
     }
     void *freed[8];
-    for (unsigned i = 0; i < 8; i++)
-        freed[i] = heap_alloc(511);
-    for (unsigned i = 0; i < 8; i++)
-        heap_free(freed[i], "test");
+    free_slots(freed, 8, 511);
 
     void *a = heap_alloc(n), *b = heap_alloc(n);
     cr_assert_eq(class_of(a), c1, "a full 480-byte class did not borrow");

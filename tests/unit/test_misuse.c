@@ -87,11 +87,21 @@ static void *alloc_64(void *arg)
     return malloc(64);
 }
 
-static int case_double_free_exited_thread(void)
+/* The block a thread running fn returned, once the thread has exited;
+ * NULL if it could not run. */
+static void *from_exited_thread(void *(*fn)(void *))
 {
     pthread_t t;
     void *p;
-    if (pthread_create(&t, NULL, alloc_64, NULL) || pthread_join(t, &p) || !p)
+    if (pthread_create(&t, NULL, fn, NULL) || pthread_join(t, &p))
+        return NULL;
+    return p;
+}
+
+static int case_double_free_exited_thread(void)
+{
+    void *p = from_exited_thread(alloc_64);
+    if (!p)
         return 50;
     unit_say_ptr(p);
     free(p);
@@ -199,9 +209,8 @@ static void *alloc_free_64(void *arg)
 
 static int case_double_free_after_thread_exit(void)
 {
-    pthread_t t;
-    void *p;
-    if (pthread_create(&t, NULL, alloc_free_64, NULL) || pthread_join(t, &p) || !p)
+    void *p = from_exited_thread(alloc_free_64);
+    if (!p)
         return 50;
     unit_say_ptr(p);
     free(p);
