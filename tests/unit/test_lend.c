@@ -142,10 +142,11 @@ Test(lend, a_class_with_room_again_stops_borrowing, .init = setup)
     const unsigned c = sizeclass_of(n + 1), c1 = c + 1;
     cr_assert_eq(sizeclasses[c].size, 480u);
     cr_assert_eq(sizeclasses[c1].size, 512u);
-    enum { OWN = 80 };
-    cr_assert_gt(OWN, tcache_limit(c), "the frees below must overflow the free list");
+    /* Whole spans' worth, more than the free list holds. */
+    const unsigned per = sizeclasses[c].nslots, OWN = per * (tcache_limit(c) / per + 1);
+    void *own[256];
+    cr_assert_leq(OWN, 256u);
 
-    void *own[OWN];
     for (unsigned i = 0; i < OWN; i++) {
         own[i] = heap_alloc(n);
         cr_assert_eq(class_of(own[i]), c);

@@ -76,14 +76,14 @@ Test(sizeclass, span_geometry)
         cr_assert_eq(k->nslots, k->pages * OS_PAGE / k->size, "class %u: nslots", c);
         cr_assert_geq(k->nslots, 4u, "class %u: fewer than 4 slots", c);
         cr_assert_leq(k->nslots, SC_MAX_SLOTS, "class %u: more slots than the bitmap", c);
-        int exists = 0;
-        for (uint32_t p = 1; p <= MAX_SPAN_PAGES; p++)
-            exists |= span_ok(k->size, p);
-        if (exists) {
-            uint32_t bytes = k->pages * OS_PAGE;
-            cr_assert_leq((bytes - k->nslots * k->size) * 16, bytes,
-                          "class %u (%u B): tail of a %u-page span above 1/16", c, k->size, k->pages);
-        }
+        /* The fewest pages, two at least above 256 B, with a short tail. */
+        uint32_t fewest = 0;
+        for (uint32_t p = k->size > 256 ? 2 : 1; p <= MAX_SPAN_PAGES && !fewest; p++)
+            if (span_ok(k->size, p))
+                fewest = p;
+        if (fewest)
+            cr_assert_eq(k->pages, fewest, "class %u (%u B): %u pages, the rule gives %u", c,
+                         k->size, k->pages, fewest);
     }
 }
 
