@@ -2,14 +2,18 @@
  *
  * A fixed-seed xorshift64 PRNG so that every run, under every allocator,
  * does exactly the same work and prints exactly the same result line, and a
- * 64-bit mixer for folding values into that result. Header-only so that each
- * benchmark stays a single standalone program (libc + pthreads only). */
+ * 64-bit mixer for folding values into that result, and the process's exact
+ * RSS as it exits (below). Header-only so that each benchmark stays a
+ * single standalone program (libc + pthreads only). */
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* xorshift64 (Marsaglia): tiny, fast and good enough to pick sizes and
  * indices; the state must never be 0, hence the seed fix-up. */
@@ -58,6 +62,29 @@ static inline void *xmalloc(size_t n)
         exit(2);
     }
     return p;
+}
+
+/* The process's resident set as it exits, on stdout as rss_end_kib=N for
+ * bench/measure: most benchmarks peak at their end, and the peak the
+ * kernel reports (ru_maxrss) is read from per-CPU counters folded in
+ * steps of 32 pages, up to 256 KiB off on two CPUs. VmRSS in
+ * /proc/self/status is the exact count on current kernels. A destructor,
+ * so that it comes after main's last output, as late as a program can;
+ * read with open and read, so that the reading allocates nothing. */
+__attribute__((destructor)) static void bench_rss_at_exit(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nVmRSS:");
+    if (!p)
+        return;
+    printf("rss_end_kib=%ld\n", strtol(p + 8, NULL, 10));
 }
 
 #endif

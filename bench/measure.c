@@ -4,9 +4,12 @@
  *     Runs PROG with LD_PRELOAD=LIB (or with LD_PRELOAD removed when no LIB
  *     is given, so a stray preload cannot taint the glibc baseline), its
  *     standard output sent to FILE, and prints one line:
- *       wall_s=.. user_s=.. sys_s=.. maxrss_kib=.. status=exit:N|signal:N|timeout
- *     Wall time is taken around fork..wait4; CPU time and peak RSS come from
- *     the child's rusage, which covers all its threads. Exits 0 when PROG
+ *       wall_s=.. user_s=.. sys_s=.. maxrss_kib=.. rss_sampled_kib=.. status=exit:N|signal:N|timeout
+ *     Wall time is taken around fork..wait4; CPU time and maxrss_kib come
+ *     from the child's rusage, which covers all its threads. rss_sampled_kib
+ *     is the largest VmRSS read from /proc/PID/status every 2 ms while the
+ *     child runs: exact, where ru_maxrss is read from per-CPU counters that
+ *     are folded in steps of 32 pages (bench/bench.h). Exits 0 when PROG
  *     exited 0, 1 otherwise.
  *   measure --probe LIB
  *     Exits 0 (printing the resolved path) when LIB can be preloaded and
@@ -79,6 +82,22 @@ static int probe(const char *lib)
     return WEXITSTATUS(status);
 }
 
+/* The child's resident set now, in KiB, or -1. */
+static long rss_now(pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nVmRSS:");
+    return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
 static double seconds(struct timeval tv)
 {
     return tv.tv_sec + tv.tv_usec / 1e6;
@@ -143,7 +162,11 @@ int main(int argc, char **argv)
     }
 
     int timed_out = 0;
+    long sampled = -1;
     for (;;) {
+        long r = rss_now(pid);
+        if (r > sampled)
+            sampled = r;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double left = timeout - ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         if (left <= 0) {
@@ -151,7 +174,9 @@ int main(int argc, char **argv)
             kill(pid, SIGKILL);
             break;
         }
-        struct timespec ts = { (time_t)left, (long)((left - (time_t)left) * 1e9) };
+        if (left > 0.002)
+            left = 0.002;
+        struct timespec ts = { 0, (long)(left * 1e9) };
         int s = sigtimedwait(&chld, NULL, &ts);
         /* Any SIGCHLD means the child (our only one) changed state. */
         if (s == SIGCHLD)
@@ -182,7 +207,7 @@ int main(int argc, char **argv)
     else
         snprintf(st, sizeof st, "signal:%d", WTERMSIG(status));
     /* ru_maxrss is in KiB on Linux. */
-    printf("wall_s=%.3f user_s=%.3f sys_s=%.3f maxrss_kib=%ld status=%s\n", wall,
-           seconds(ru.ru_utime), seconds(ru.ru_stime), ru.ru_maxrss, st);
+    printf("wall_s=%.3f user_s=%.3f sys_s=%.3f maxrss_kib=%ld rss_sampled_kib=%ld status=%s\n", wall,
+           seconds(ru.ru_utime), seconds(ru.ru_stime), ru.ru_maxrss, sampled, st);
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
