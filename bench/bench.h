@@ -84,7 +84,7 @@ __attribute__((destructor)) static void bench_rss_at_exit(void)
     const char *p = strstr(buf, "\nVmRSS:");
     if (!p)
         return;
-    printf("rss_end_kib=%ld\n", strtol(p + 8, NULL, 10));
+    printf("rss_end_kib=%ld\n", strtol(p + sizeof "\nVmRSS:" - 1, NULL, 10));
 }
 
 #endif

@@ -95,7 +95,7 @@ static long rss_now(pid_t pid)
         return -1;
     buf[n] = 0;
     const char *p = strstr(buf, "\nVmRSS:");
-    return p ? strtol(p + 8, NULL, 10) : -1;
+    return p ? strtol(p + sizeof "\nVmRSS:" - 1, NULL, 10) : -1;
 }
 
 static double seconds(struct timeval tv)

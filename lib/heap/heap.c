@@ -267,7 +267,7 @@ static int block_allocated(const struct span *s, uint32_t slot)
 {
     if (!slot_allocated(s, slot))
         return 0;
-    return s->kind != SPAN_SMALL || !heap_slot_cached(s->start + (uintptr_t)slot * s->size);
+    return s->kind != SPAN_SMALL || !tcache_marked((void *)(s->start + (uintptr_t)slot * s->size));
 }
 
 size_t heap_usable_size(const void *p, const char *call)

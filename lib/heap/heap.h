@@ -118,15 +118,6 @@ void   heap_count_free(size_t bytes);
 /* Per thread, flushed to the global counts now and then. */
 void   heap_note_free(struct tcache *tc, size_t bytes);
 
-/* Whether the allocated slot at start is one waiting on a free list, or
- * freed from one into the bitmap (outside a collection, when listed slots
- * look allocated in the bitmap). Only a program storing heap_key's value
- * there could fool it; a second free of such a slot is reported. */
-static ALWAYS_INLINE int heap_slot_cached(uintptr_t start)
-{
-    return ((const uint64_t *)start)[1] == heap_key;
-}
-
 /* Puts the freed slot p of class c on tc's free list, unless it is full
  * (returns 0). The caller has checked that p is an allocated block. */
 static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
@@ -136,7 +127,7 @@ static ALWAYS_INLINE int heap_cache_put(struct tcache *tc, unsigned c, void *p)
     if (unlikely(n >= bin->limit))
         return 0;
     ((void **)p)[0] = bin->head;
-    ((uint64_t *)p)[1] = heap_key;
+    tcache_mark(p);
     /* Linked before it is listed: see tcache.h. */
     __asm__ __volatile__("" : : : "memory");
     bin->head = p;         /* from here on, a collection sees it cached */
@@ -164,7 +155,7 @@ static ALWAYS_INLINE int heap_free_cached(void *p)
             uint32_t soff = (uint32_t)(PAGEINFO_INDEX(e) << PAGE_SHIFT) | (uint32_t)(off & (OS_PAGE - 1));
             uint64_t q = (uint64_t)soff * k->magic;   /* slot start: see sizeclass.h */
             if (likely((uint32_t)q < k->magic && (q >> 32) < k->nslots &&
-                       !heap_slot_cached(a)))
+                       !tcache_marked(p)))
                 return heap_cache_put(tc, c, p);
         }
     }

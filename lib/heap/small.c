@@ -469,7 +469,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
     /* A slot on a free list is free for the program, allocated for the
      * bitmap; heap_key says which (tcache.h), as it does for a freed slot
      * that went on to the bitmap. */
-    if (unlikely(heap_slot_cached((uintptr_t)p))) {
+    if (unlikely(tcache_marked(p))) {
         error_bad_pointer(call, p, error_freed_reason(call));
         return;
     }
@@ -494,7 +494,7 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
      * as remote. The slot is marked as freed all the same, so that free's
      * fast path sends a second free of it here, where the bitmap catches
      * it. */
-    ((uint64_t *)p)[1] = heap_key;
+    tcache_mark(p);
     heap_count_free(s->size);
     /* Atomic: of two threads freeing the same block at once, one sees
      * the other's bit. */

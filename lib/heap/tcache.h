@@ -82,6 +82,21 @@ struct tcache {
  * odd, so never a block's address, and random per process. */
 extern uint64_t heap_key;
 
+/* Marks the slot p as freed: free does, before it lists p. */
+static ALWAYS_INLINE void tcache_mark(void *p)
+{
+    ((uint64_t *)p)[1] = heap_key;
+}
+
+/* Whether the allocated slot p is one waiting on a free list, or freed
+ * from one into the bitmap (outside a collection, when listed slots look
+ * allocated in the bitmap). Only a program storing heap_key's value there
+ * could fool it; a second free of such a slot is reported. */
+static ALWAYS_INLINE int tcache_marked(const void *p)
+{
+    return ((const uint64_t *)p)[1] == heap_key;
+}
+
 /* Whether p can be a slot a free put on a list: 16-byte aligned inside
  * the region's committed part (so reading it cannot fault) and marked
  * with heap_key. False when the program wrote into the slot after freeing
@@ -90,7 +105,7 @@ static ALWAYS_INLINE int tcache_slot_ok(const void *p)
 {
     uintptr_t off = (uintptr_t)p - region.base;
     return off < atomic_load_explicit(&region.limit, memory_order_relaxed) && !(off & 15) &&
-           ((const uint64_t *)p)[1] == heap_key;
+           tcache_marked(p);
 }
 
 static ALWAYS_INLINE void *tcache_link(const void *p)

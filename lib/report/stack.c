@@ -347,7 +347,7 @@ out:
     return id;
 }
 
-/* The stack above the entry point whose return address is ra. */
+/* The stack above the program's call that returns to caller. */
 static ALWAYS_INLINE uint32_t capture(uintptr_t caller)
 {
     void *buf[CAPTURE_FRAMES];
