@@ -134,6 +134,18 @@ void pages_set_info(struct span *s)
         __atomic_store_n(&pi[i], fast ? (uint16_t)((s->cls + 1u) | (i << 8)) : 0, __ATOMIC_RELAXED);
 }
 
+void pages_set_sparse(struct span *s, int sparse)
+{
+    uint16_t *pi = &region.pageinfo[(s->start - region.base) >> PAGE_SHIFT];
+    for (uint32_t i = 0; i < s->npages; i++) {
+        uint16_t fast = (uint16_t)((s->cls + 1u) | (i << 8));
+        uint16_t slow = (uint16_t)(PAGEINFO_SPARSE | (i << 8));
+        uint16_t expect = sparse ? fast : slow;
+        __atomic_compare_exchange_n(&pi[i], &expect, sparse ? slow : fast, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
+    }
+}
+
 void pages_map(struct span *s)
 {
     uint32_t *pm = &region.pagemap[(s->start - region.base) >> PAGE_SHIFT];

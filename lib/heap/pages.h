@@ -19,6 +19,11 @@ void pages_free_locked(struct span *s);
 void pages_map(struct span *s);
 /* Sets s's page-info entries again (its side data appeared). */
 void pages_set_info(struct span *s);
+/* Turns free's fast path off (sparse) or on again for a SMALL span's
+ * pages, leaving alone an entry pages_set_info made slow meanwhile (side
+ * data, from any thread): the owner may call it while another thread
+ * makes the span's side data. */
+void pages_set_sparse(struct span *s, int sparse);
 
 void pages_lock(void);
 void pages_unlock(void);

@@ -80,6 +80,9 @@ struct span {
     /* During a collection: holds slots set aside from free lists,
      * so the sweep must not give it back even if nothing else is live. */
     uint8_t pinned;
+    /* Owner-private: on the owner's local list and under 3/4 full; frees
+     * into it skip the free lists (small.c: sparse_update). */
+    uint8_t sparse;
     uint32_t npages;
     uint32_t id;
     struct span *rnext;          /* link on the owner's remote stack */
@@ -99,9 +102,11 @@ struct heap_region {
 extern struct heap_region region;
 
 /* A page-info entry: class + 1 in the low byte for a page of a SMALL span
- * without side data (0 for every other page: free()'s slow path), the
- * page's index in its span in the high byte. */
+ * without side data, PAGEINFO_SPARSE for one of a span being drained
+ * (small.c: sparse_update), 0 for every other page (both: free()'s slow
+ * path); the page's index in its span in the high byte. */
 #define PAGEINFO_CLASS(e) ((unsigned)((e) & 0xff) - 1u)   /* >= SC_COUNT: slow */
+#define PAGEINFO_SPARSE   0xff
 #define PAGEINFO_INDEX(e) ((unsigned)(e) >> 8)
 
 static ALWAYS_INLINE struct span *span_of(uintptr_t addr)
