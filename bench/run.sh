@@ -95,7 +95,7 @@ if [ -n "${BENCH_ONLY:-}" ]; then
 fi
 
 echo "reclaim benchmarks: $reps run(s) per configuration (budget ${budget}s each), best time, max peak RSS"
-echo "peak RSS: the larger of VmRSS sampled every 2 ms and VmRSS as the program exits (exact; ru_maxrss, off by up to 256 KiB, is in the raw lines)"
+echo "peak RSS: the largest of VmRSS sampled every 2 ms, after the program's last destructor, and as it exits (exact; ru_maxrss, off by up to 256 KiB, is in the raw lines)"
 echo "allocators:$(printf '%s\n' "$allocs" | awk '{ printf " %s", $1 }')"
 [ -n "$notes" ] && echo "not used:$notes"
 echo
@@ -103,9 +103,10 @@ echo
 # One file of raw results, a line per run:
 #   bench alloc rep wall user sys peak_kib status ok|MISMATCH ms_per_mib pause_ms maxrss_kib
 # (ms_per_mib and pause_ms are - except for gcpause under a collector).
-# peak_kib is the larger of measure's sampled VmRSS and the rss_end_kib
-# line the program prints as it exits (bench/bench.h), both exact; the
-# kernel's ru_maxrss (maxrss_kib) stands in only when neither is there.
+# peak_kib is the largest of measure's sampled VmRSS, the rss_end_kib line
+# the program prints from its last destructor (bench/bench.h) and the VmRSS
+# measure reads as it exits (after libc's teardown), all exact; the
+# kernel's ru_maxrss (maxrss_kib) stands in only when none is there.
 raw=$tmp/raw
 : >"$raw"
 failed=0
@@ -153,6 +154,7 @@ while [ "$rep" -le "$reps" ]; do
                 for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                 peak = v["rss_sampled_kib"] + 0
                 if (rend + 0 > peak) peak = rend + 0
+                if (v["rss_exit_kib"] + 0 > peak) peak = v["rss_exit_kib"] + 0
                 if (peak <= 0) peak = v["maxrss_kib"]
                 print b, a, r, v["wall_s"], v["user_s"], v["sys_s"], peak, v["status"], ok, p, pm, v["maxrss_kib"]
             }' >>"$raw"
