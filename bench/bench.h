@@ -72,12 +72,12 @@ static inline void *xmalloc(size_t n)
  * so that it comes after main's last output; read with open and read, so
  * that the reading allocates nothing.
  *
- * libc's teardown still runs after it (other destructors, flushing stdio,
- * unregistering fork handlers), and touches code a program that never
- * did so before maps only then: under glibc's malloc, 64-128 KiB of
- * libc's text on churn. So then, when run by measure (BENCH_EXIT_FD names
- * a socket to it), this asks measure to read VmRSS once more as the
- * process exits, and waits until measure is ready to. */
+ * libc's teardown still runs after it (other destructors, __cxa_finalize
+ * unregistering fork handlers, flushing stdio), and a program whose
+ * allocator never ran that code maps it only then: under glibc's malloc,
+ * 64-128 KiB of libc's text on churn. So, when run by measure
+ * (BENCH_EXIT_FD names a socket to it), this also asks measure to read
+ * VmRSS as the process exits, and waits for its answer. */
 __attribute__((destructor)) static void bench_rss_at_exit(void)
 {
     char buf[4096];
