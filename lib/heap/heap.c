@@ -113,6 +113,14 @@ static void *large_alloc(size_t n, size_t align, int zero)
          * thread in between keeps it. */
         p = (void *)s->start;
         __asm__ __volatile__("" : "+r"(p) : : "memory");
+        /* A collection may stop this thread between any two of these
+         * stores. The sweep frees a span it finds LARGE and allocated;
+         * the marker finds a block through the page map. So the page map
+         * names the span before its kind says LARGE, or a sweep could free
+         * a block the marker cannot find from the register holding it.
+         * Meanwhile the kind is NONE, not the FREE the descriptor may still
+         * say, so that a neighbour freed meanwhile does not merge it. */
+        s->kind = SPAN_NONE;
         s->size = (uint32_t)(npages << PAGE_SHIFT);
         s->nslots = 1;
         s->nwords = 1;
@@ -121,8 +129,9 @@ static void *large_alloc(size_t n, size_t align, int zero)
         atomic_store_explicit(&s->bits[0].remote, 0, memory_order_relaxed);
         s->bits[0].mark = 0;
         heap_side_reset(s);
-        s->kind = SPAN_LARGE;
         pages_map(s);
+        __asm__ __volatile__("" : : : "memory");
+        s->kind = SPAN_LARGE;
         heap_count_alloc(npages << PAGE_SHIFT);
     } else {
         errno = ENOMEM;

@@ -292,6 +292,9 @@ static struct span *span_fresh(struct tcache *tc, unsigned c)
     s->used = 0;
     s->rpending = 0;
     atomic_store_explicit(&s->owner, tc, memory_order_relaxed);
+    /* Owned before it is SMALL: a collection stopping this thread here
+     * must not take an empty unowned span for one to give back. */
+    __asm__ __volatile__("" : : : "memory");
     s->kind = SPAN_SMALL;
     pages_map(s);
     return s;
