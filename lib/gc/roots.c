@@ -702,10 +702,12 @@ int roots_enumerate(const struct world *w, uintptr_t self_sp, root_fn fn, void *
     for (size_t i = 0; w && i < w->count; i++) {
         const struct stopped_thread *t = &w->threads[i];
         unsigned nregs = t->nregs < STOP_MAX_REGS ? t->nregs : STOP_MAX_REGS;
-        if (!nregs)
-            continue;
+        unsigned nv = t->nvwords < STOP_MAX_VWORDS ? t->nvwords : STOP_MAX_VWORDS;
         roots_thread_name(name, sizeof name, "registers", t->tid);
-        fn((uintptr_t)&t->regs[0], (uintptr_t)&t->regs[nregs], ROOT_REGS, name, arg);
+        if (nregs)
+            fn((uintptr_t)&t->regs[0], (uintptr_t)&t->regs[nregs], ROOT_REGS, name, arg);
+        if (nv)
+            fn((uintptr_t)&t->vregs[0], (uintptr_t)&t->vregs[nv], ROOT_REGS, name, arg);
     }
 
     if (c.pagemap_fd >= 0)

@@ -2,7 +2,8 @@
  * at each collection from /proc/self/maps, because mappings change:
  *   - the stack of every thread from its stack pointer (less, for a stopped
  *     thread, the 128-byte
- *     red zone) up to the end of its stack mapping, and its registers;
+ *     red zone) up to the end of its stack mapping, and its registers,
+ *     vector registers included;
  *   - every other readable and writable mapping: data and bss of the
  *     executable and of each loaded library, static and dynamic TLS, the
  *     program's own anonymous private and shared mappings;

@@ -20,12 +20,19 @@
 #include <sys/types.h>
 
 #define STOP_MAX_REGS 32
+/* The vector registers' save area as the kernel lays it out (x86_64:
+ * XSAVE, up to AVX-512's 2.7 KiB; aarch64: the FP/SIMD registers). Code
+ * moves pointers through these registers (struct copies, memmove), and a
+ * thread can be stopped while one holds the only copy. */
+#define STOP_MAX_VWORDS 512
 
 struct stopped_thread {
     pid_t tid;
     uintptr_t sp;                     /* stack pointer at the stop */
     uintptr_t regs[STOP_MAX_REGS];    /* general-purpose registers */
     unsigned nregs;
+    unsigned nvwords;                 /* words of vregs[] filled */
+    uintptr_t vregs[STOP_MAX_VWORDS]; /* vector and floating-point registers */
 };
 
 enum stop_method { STOP_NONE = 0, STOP_PTRACE, STOP_SIGNAL };

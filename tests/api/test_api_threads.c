@@ -230,3 +230,58 @@ Test(threads, blocks_allocated_during_collections_stay_allocated, .timeout = 120
         pthread_join(w[t], NULL);
     cr_assert_eq(atomic_load(&failures), 0);
 }
+
+#if defined(__x86_64__)
+/* A pointer held only in a vector register of a stopped thread. Compilers
+ * copy structs and glibc moves memory through SSE/AVX registers, so at
+ * the instant a collection stops a thread, the only copy of a pointer can
+ * be in one (a swap: one element loaded, the other stored over it). Here
+ * a thread builds the pointer inside xmm15 (masked in a general register,
+ * unmasked in the vector unit), clears the general registers that saw it,
+ * and spins while the main thread collects: the block must survive. */
+static atomic_int vec_phase;
+static uintptr_t vec_back;
+
+static API_NOINLINE void *vec_holder(void *arg)
+{
+    (void)arg;
+    uintptr_t m = api_new_masked(96, 42);
+    api_scrub();
+    __asm__ __volatile__("movq %0, %%xmm15\n\t"
+                         "movq %1, %%xmm14\n\t"
+                         "pxor %%xmm14, %%xmm15\n\t"
+                         "pxor %%xmm14, %%xmm14\n\t"
+                         "xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\t"
+                         "xorl %%esi, %%esi\n\txorl %%edi, %%edi\n\txorl %%r8d, %%r8d\n\t"
+                         "xorl %%r9d, %%r9d\n\txorl %%r10d, %%r10d\n\txorl %%r11d, %%r11d"
+                         : : "r"(m), "r"(API_MASK)
+                         : "xmm14", "xmm15", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+                           "r10", "r11", "memory");
+    m = 0;
+    atomic_store(&vec_phase, 1);
+    while (atomic_load(&vec_phase) != 2)
+        ;
+    uintptr_t back;
+    __asm__ __volatile__("movq %%xmm15, %0" : "=r"(back) : : "xmm15");
+    vec_back = back;
+    return NULL;
+}
+
+Test(threads, a_pointer_only_in_a_vector_register_keeps_its_block, .timeout = 60)
+{
+    pthread_t t;
+    atomic_store(&vec_phase, 0);
+    cr_assert_eq(pthread_create(&t, NULL, vec_holder, NULL), 0);
+    while (atomic_load(&vec_phase) != 1)
+        sched_yield();
+    size_t before = api_collections();
+    api_collect();
+    api_collect();
+    cr_assert_geq(api_collections(), before + 2);
+    atomic_store(&vec_phase, 2);
+    pthread_join(t, NULL);
+    void *p = (void *)vec_back;
+    cr_assert_eq(reclaim_block_start(p), p, "the block held in xmm15 was reclaimed");
+    cr_assert(api_intact(p, 96, 42), "the block held in xmm15 was overwritten");
+}
+#endif

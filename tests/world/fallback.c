@@ -101,7 +101,7 @@ static int handler_is_ours(void)
 /* n stops that must succeed with the given method. */
 static void stops(int n, enum stop_method want, const char *phase)
 {
-    int reg_found = 0, moved = 0;
+    int reg_found = 0, vreg_found = 0, moved = 0;
     double total = 0;
     for (int it = 0; it < n; it++) {
         struct stop_seen seen;
@@ -111,6 +111,7 @@ static void stops(int n, enum stop_method want, const char *phase)
             CHECK(0, "%s, iter %d: method %s", phase, it, stop_method_name(seen.method));
         moved += seen.spinner_moved;
         reg_found += seen.reg_found;
+        vreg_found += seen.vreg_found;
         total += seen.seconds;
         CHECK(handler_is_ours(), "%s, iter %d: the program's handler was not restored", phase,
               it);
@@ -120,6 +121,8 @@ static void stops(int n, enum stop_method want, const char *phase)
            phase, n, stop_method_name(want), total / n * 1e6);
     CHECK(!moved, "%s: the spinner ran during %d stops", phase, moved);
     CHECK(reg_found == n, "%s: register value found in %d of %d stops", phase, reg_found, n);
+    CHECK(vreg_found == n, "%s: vector register value found in %d of %d stops", phase, vreg_found,
+          n);
 }
 
 static void *t_idle(void *arg)

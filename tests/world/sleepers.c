@@ -136,7 +136,7 @@ int main(void)
     usleep(20000);   /* let the sleepers get into their system calls */
 
     double total = 0, worst = 0, best = 1e9;
-    int reg_found = 0, spinner_moved = 0;
+    int reg_found = 0, vreg_found = 0, spinner_moved = 0;
     enum stop_method method = STOP_NONE;
     for (int it = 0; it < ITERATIONS; it++) {
         struct stop_seen seen;
@@ -145,6 +145,7 @@ int main(void)
         method = seen.method;
         spinner_moved += seen.spinner_moved;
         reg_found += seen.reg_found;
+        vreg_found += seen.vreg_found;
         total += seen.seconds;
         if (seen.seconds > worst) worst = seen.seconds;
         if (seen.seconds < best) best = seen.seconds;
@@ -156,6 +157,8 @@ int main(void)
     CHECK(method == STOP_PTRACE, "method %s, expected ptrace", stop_method_name(method));
     CHECK(!spinner_moved, "the spinning thread ran during %d stops", spinner_moved);
     CHECK(reg_found == ITERATIONS, "register value found in %d of %d stops", reg_found,
+          ITERATIONS);
+    CHECK(vreg_found == ITERATIONS, "vector register value found in %d of %d stops", vreg_found,
           ITERATIONS);
 
     uint64_t one = 1;

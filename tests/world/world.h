@@ -232,6 +232,14 @@ static inline int regs_contain(const struct stopped_thread *t, uintptr_t v)
     return 0;
 }
 
+static inline int vregs_contain(const struct stopped_thread *t, uintptr_t v)
+{
+    for (unsigned i = 0; i < t->nvwords && i < STOP_MAX_VWORDS; i++)
+        if (t->vregs[i] == v)
+            return 1;
+    return 0;
+}
+
 static inline void block_all_signals(void)
 {
     sigset_t all;
@@ -243,32 +251,44 @@ static inline void block_all_signals(void)
 
 static atomic_int reg_release;
 
-/* Spins with v in r12 (x86_64) / x19 (aarch64) until reg_release. */
-static inline void hold_in_register(uintptr_t v)
-{
-#if defined(__x86_64__)
-    __asm__ __volatile__(
-        "mov %1, %%r12\n"
-        "1: pause\n"
-        "cmpl $0, (%0)\n"
-        "je 1b\n"
-        "xor %%r12d, %%r12d\n"
-        : : "r"(&reg_release), "r"(v) : "r12", "memory", "cc");
-#elif defined(__aarch64__)
-    __asm__ __volatile__(
-        "mov x19, %1\n"
-        "1: yield\n"
-        "ldr w9, [%0]\n"
-        "cbz w9, 1b\n"
-        "mov x19, xzr\n"
-        : : "r"(&reg_release), "r"(v) : "x19", "x9", "memory", "cc");
-#endif
-}
-
 /* A value that appears nowhere but in that register. */
 static inline uintptr_t register_magic(void)
 {
     return ((uintptr_t)0x5eedf00d << 20) ^ (uintptr_t)getpid();
+}
+
+/* Another, held meanwhile in a vector register only. */
+static inline uintptr_t vector_magic(void)
+{
+    return register_magic() ^ ((uintptr_t)0x7ec << 48);
+}
+
+/* Spins with v in r12 (x86_64) / x19 (aarch64) and vector_magic() in xmm15
+ * / v31 until reg_release. */
+static inline void hold_in_register(uintptr_t v)
+{
+    uintptr_t vm = vector_magic();
+#if defined(__x86_64__)
+    __asm__ __volatile__(
+        "mov %1, %%r12\n"
+        "movq %2, %%xmm15\n"
+        "1: pause\n"
+        "cmpl $0, (%0)\n"
+        "je 1b\n"
+        "xor %%r12d, %%r12d\n"
+        "pxor %%xmm15, %%xmm15\n"
+        : : "r"(&reg_release), "r"(v), "r"(vm) : "r12", "xmm15", "memory", "cc");
+#elif defined(__aarch64__)
+    __asm__ __volatile__(
+        "mov x19, %1\n"
+        "fmov d31, %2\n"
+        "1: yield\n"
+        "ldr w9, [%0]\n"
+        "cbz w9, 1b\n"
+        "mov x19, xzr\n"
+        "movi d31, #0\n"
+        : : "r"(&reg_release), "r"(v), "r"(vm) : "x19", "x9", "v31", "memory", "cc");
+#endif
 }
 
 /* ---- one stop of the world, checked --------------------------------- */
@@ -278,6 +298,7 @@ struct stop_seen {
     enum stop_method method;
     int spinner_moved;   /* the spinning thread ran while the world was stopped */
     int reg_found;       /* reg_tid's register value was among its registers */
+    int vreg_found;      /* and its vector register value among its vector registers */
     double seconds;      /* stop, 100 us of checking, resume */
 };
 
@@ -307,6 +328,7 @@ static inline int checked_stop(const char *phase, int it, const volatile unsigne
                    live_known());
     const struct stopped_thread *rt = find_stopped(&w, reg_tid);
     seen->reg_found = rt && regs_contain(rt, register_magic());
+    seen->vreg_found = rt && vregs_contain(rt, vector_magic());
     resume_world(&w);
     seen->seconds = now_s() - t0;
     if (errno != 777)
