@@ -118,9 +118,7 @@ static void *large_alloc(size_t n, size_t align, int zero)
          * the marker finds a block through the page map. So the page map
          * names the span before its kind says LARGE, or a sweep could free
          * a block the marker cannot find from the register holding it.
-         * Meanwhile the kind is NONE, not the FREE the descriptor may still
-         * say, so that a neighbour freed meanwhile does not merge it. */
-        s->kind = SPAN_NONE;
+         * (Meanwhile the kind is NONE, as pages_alloc left it.) */
         s->size = (uint32_t)(npages << PAGE_SHIFT);
         s->nslots = 1;
         s->nwords = 1;

@@ -271,6 +271,10 @@ static struct span *alloc_locked(size_t npages, size_t align, int *clean)
     if (!s)
         return NULL;
     *clean = !s->dirty;
+    /* No longer FREE, whatever the descriptor said: the caller names its
+     * pages in the page map before it says what the span is, and a
+     * neighbour freed meanwhile must not take a FREE one to merge with. */
+    s->kind = SPAN_NONE;
     s->dirty = 0;
     s->listed = 0;
     s->next = s->prev = NULL;

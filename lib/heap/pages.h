@@ -7,7 +7,8 @@
 
 int  pages_init(void);
 /* A span of npages, aligned to align_pages (a power of two). Its kind is
- * left to the caller; *clean says whether its bytes are known to be zero.
+ * NONE until the caller says what it is; *clean says whether its bytes are
+ * known to be zero.
  * NULL when the region is exhausted. */
 struct span *pages_alloc(size_t npages, size_t align_pages, int *clean);
 /* Returns an unused SMALL or LARGE span to the free pool. */

@@ -438,25 +438,35 @@ static void owner_freed(struct tcache *tc, struct span *s)
     maybe_give_back(tc, s);
 }
 
+/* The owner frees slot bit m of its span s into the bitmap. `leaving`: tc
+ * is being given up, so its span lists need no upkeep. */
+static void owner_release(struct tcache *tc, struct span *s, struct span_bits *bits, uint64_t m,
+                          int leaving)
+{
+    heap_note_free(tc, s->size);
+    bits_clear(&bits->alloc, m);
+    s->used--;
+    if (!leaving)
+        owner_freed(tc, s);
+}
+
 /* Frees a slot taken off tc's free list into its bitmap: directly when tc
  * owns the span (or nothing else runs: `exclusive`), else as a remote
  * free. The slot keeps heap_key, so that a second free of it reaches
- * small_free, where the bitmap shows it free. `leaving`: tc is being given
- * up, so its span lists need no upkeep. */
+ * small_free, where the bitmap shows it free. */
 static void release_cached(struct tcache *tc, void *p, int exclusive, int leaving)
 {
     struct span *s;
     uint64_t m;
     struct span_bits *bits = span_block_bits((uintptr_t)p, &s, &m);
     struct tcache *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    if (owner == tc) {
+        owner_release(tc, s, bits, m, leaving);
+        return;
+    }
     heap_note_free(tc, s->size);
-    if (owner == tc || exclusive) {
+    if (exclusive) {
         bits_clear(&bits->alloc, m);
-        if (owner == tc) {
-            s->used--;
-            if (!leaving)
-                owner_freed(tc, s);
-        }
         return;
     }
     atomic_fetch_or(&bits->remote, m);
@@ -510,8 +520,8 @@ void small_free(struct span *s, uint32_t slot, void *p, const char *call)
         s->side->flags[slot] = 0;
     if (likely((uintptr_t)tc > (uintptr_t)TC_DEAD)) {
         if (atomic_load_explicit(&s->owner, memory_order_relaxed) == tc && s->sparse) {
-            tcache_mark(p);
-            release_cached(tc, p, 0, 0);
+            tcache_mark(p);   /* a second free of it comes back here */
+            owner_release(tc, s, bits, m, 0);
             return;
         }
         if (unlikely(!heap_cache_put(tc, s->cls, p))) {
